@@ -1,0 +1,433 @@
+//! The rules of the model: small pure functions, one per mechanism, each tested on its own.
+//! The claim of the science brief (MODEL.md, claims 1–10) each rule serves is in its doc.
+
+use crate::params::{
+    BondParams, CaregivingParams, DevelopmentParams, LifeParams, NeuroParams, StressParams,
+    per_tick,
+};
+use crate::state::{BondKind, BondState, Category, WorkingModel};
+
+/// Clamp to [0, 1]; NaN is a bug upstream and is not hidden here (it stays NaN for tests to catch).
+pub fn unit(x: f64) -> f64 {
+    x.clamp(0.0, 1.0)
+}
+
+/// First-order move of `level` toward `target` by `fraction` of the gap (fraction in [0, 1]).
+pub fn relax(level: f64, target: f64, fraction: f64) -> f64 {
+    level + (target - level) * fraction
+}
+
+/// Claim 1 (developmental): plasticity of the attachment system over age, 1 in infancy, falling
+/// through the sensitive period (half-way at `sensitive_period_midpoint_years`) to a small
+/// lifelong floor `adult_plasticity`. A logistic fall.
+pub fn plasticity(age_years: f64, p: &DevelopmentParams) -> f64 {
+    let fall = 1.0
+        / (1.0 + ((age_years - p.sensitive_period_midpoint_years) / p.sensitive_period_width_years).exp());
+    p.adult_plasticity + (1.0 - p.adult_plasticity) * fall
+}
+
+/// The category of a working model: disorganised when the disorganisation marker is above
+/// one half, otherwise by which of anxiety and avoidance is at or above one half.
+pub fn categorise(anxiety: f64, avoidance: f64, disorganisation: f64) -> Category {
+    if disorganisation >= 0.5 || (anxiety >= 0.5 && avoidance >= 0.5) {
+        Category::Disorganised
+    } else if anxiety >= 0.5 {
+        Category::Anxious
+    } else if avoidance >= 0.5 {
+        Category::Avoidant
+    } else {
+        Category::Secure
+    }
+}
+
+/// Familiarity of a pair in [0, 1): grows with the bond's cumulative contact.
+pub fn familiarity(total_contact_hours: f64, p: &BondParams) -> f64 {
+    1.0 - (-total_contact_hours / p.familiarity_hours).exp()
+}
+
+/// Claim 5 (bio-behavioural synchrony): how well two people's behaviour and physiology
+/// coordinate in contact, in [0, 1]. Higher with familiarity (the bond's history), lower with
+/// either partner's avoidance or disorganisation and with a mismatch of their stress levels.
+pub fn synchrony(
+    avoidance: [f64; 2],
+    cortisol: [f64; 2],
+    disorganisation: [f64; 2],
+    familiarity: f64,
+) -> f64 {
+    let openness = 1.0 - 0.5 * (avoidance[0] + avoidance[1]);
+    let physiological_match = 1.0 - 0.5 * (cortisol[0] - cortisol[1]).abs();
+    let organisation = 1.0 - 0.3 * (disorganisation[0] + disorganisation[1]);
+    unit((0.35 + 0.65 * familiarity) * openness * physiological_match * organisation)
+}
+
+/// Claim 6 (oxytocin–dopamine interplay): reward of one tick's contact with a partner, in [0, 1].
+/// Contact is necessary (claim 4: no contact, no reward); synchrony makes it rewarding and the
+/// partners' oxytocin-receptor density gates how salient it is.
+pub fn contact_reward(
+    contact_hours_per_week: f64,
+    synchrony: f64,
+    receptor_density: [f64; 2],
+    p: &BondParams,
+) -> f64 {
+    let contact = 1.0 - (-contact_hours_per_week / p.reward_contact_hours).exp();
+    let salience = 0.5 + 0.25 * (receptor_density[0] + receptor_density[1]);
+    unit(contact * (0.25 + 0.75 * synchrony) * salience)
+}
+
+/// Claim 6 and claim 3: reward-prediction-error learning of a bond's value, and strength
+/// consolidating toward value. Value rises fast on positive errors and falls slowly on negative
+/// ones, so bonds are partner-specific (each has its own value) and enduring.
+pub fn learn_bond(bond: &mut BondState, reward: f64, dt_years: f64, p: &BondParams) {
+    let rpe = reward - bond.value;
+    let rate = if rpe > 0.0 { p.learning_per_year } else { p.extinction_per_year };
+    bond.rpe = rpe;
+    bond.value = unit(bond.value + per_tick(rate, dt_years) * rpe);
+    bond.strength = unit(relax(bond.strength, bond.value, per_tick(p.consolidation_per_year, dt_years)));
+}
+
+/// Claim 3 (selective): chosen bonds are classed by strength into the Dunbar-like layers.
+pub fn chosen_kind(strength: f64, p: &BondParams) -> BondKind {
+    if strength >= p.close_friend_strength {
+        BondKind::CloseFriend
+    } else if strength >= p.friend_strength {
+        BondKind::Friend
+    } else {
+        BondKind::Acquaintance
+    }
+}
+
+/// Claim 5: the oxytocin level contact drives an agent toward, from the synchrony-weighted
+/// contact hours per week it had, scaled by its receptor density.
+pub fn oxytocin_target(synchronous_hours_per_week: f64, receptor_density: f64, p: &NeuroParams) -> f64 {
+    let drive = 1.0 - (-synchronous_hours_per_week / p.oxytocin_contact_hours).exp();
+    unit(p.oxytocin_baseline + p.oxytocin_gain * receptor_density * drive)
+}
+
+/// Tonic dopamine from the mean reward of an agent's bonds this tick.
+pub fn dopamine_level(mean_reward: f64, p: &NeuroParams) -> f64 {
+    unit(p.dopamine_baseline + p.dopamine_gain * mean_reward)
+}
+
+/// Closeness an agent wants: anxious agents want more, avoidant agents less.
+pub fn desired_closeness(anxiety: f64, avoidance: f64, p: &StressParams) -> f64 {
+    p.desired_closeness * (1.0 + p.anxiety_desire_gain * anxiety) * (1.0 - p.avoidance_desire_cut * avoidance)
+}
+
+/// Claim 7: loneliness is the gap between desired and felt closeness, as a share of desired.
+pub fn loneliness(felt_closeness: f64, desired_closeness: f64) -> f64 {
+    unit((desired_closeness - felt_closeness) / desired_closeness)
+}
+
+/// Claim 7: the cortisol level stressors drive toward. Loneliness raises it; oxytocin above
+/// baseline (bonds) buffers it.
+pub fn cortisol_target(loneliness: f64, oxytocin: f64, oxytocin_baseline: f64, p: &StressParams) -> f64 {
+    unit(p.cortisol_baseline + p.cortisol_loneliness_gain * loneliness
+        - p.oxytocin_buffer * (oxytocin - oxytocin_baseline).max(0.0))
+}
+
+/// One tick of cortisol: recovery toward the target at a speed set by glucocorticoid-receptor
+/// sensitivity (claim 8: programmed by early care).
+pub fn update_cortisol(cortisol: f64, target: f64, gr_sensitivity: f64, dt_years: f64, p: &StressParams) -> f64 {
+    unit(relax(cortisol, target, per_tick(p.cortisol_recovery_per_year * gr_sensitivity, dt_years)))
+}
+
+/// Claim 7: allostatic load accumulates while cortisol stays above a threshold and recovers slowly.
+pub fn update_allostatic_load(load: f64, cortisol: f64, dt_years: f64, p: &StressParams) -> f64 {
+    let excess = (cortisol - p.load_threshold).max(0.0);
+    let gain = p.load_gain_per_year * excess * (1.0 - load);
+    let loss = p.load_recovery_per_year * load;
+    unit(load + (gain - loss) * dt_years)
+}
+
+/// A descriptive health index in [0, 1]: lowered by allostatic load and by age past 40.
+pub fn health(allostatic_load: f64, age_years: f64) -> f64 {
+    unit((1.0 - 0.6 * allostatic_load) * (-(age_years - 40.0).max(0.0) / 60.0).exp())
+}
+
+/// Claim 7: yearly death hazard, a Gompertz age baseline raised by allostatic load.
+pub fn mortality_hazard_per_year(age_years: f64, allostatic_load: f64, p: &LifeParams) -> f64 {
+    p.gompertz_a_per_year * (p.gompertz_b * age_years).exp() * (p.load_mortality * allostatic_load).exp()
+}
+
+/// Yearly births to a partnered woman at `age_years`: a plateau over the fertile years with
+/// lower rates in the first and last five years.
+pub fn fertility_per_year(age_years: f64, p: &LifeParams) -> f64 {
+    if age_years < p.fertile_from_years || age_years > p.fertile_until_years {
+        return 0.0;
+    }
+    let from_start = age_years - p.fertile_from_years;
+    let to_end = p.fertile_until_years - age_years;
+    let ramp = (from_start / 5.0).min(1.0).min(to_end / 5.0).max(0.2);
+    p.fertility_per_year * ramp
+}
+
+/// Yearly separation hazard of a couple: high for weak bonds, low for strong ones, raised by
+/// either partner's insecurity. Because strength grows with a bond's age, the hazard falls with
+/// it (Rosenfeld 2014) without being written in.
+pub fn separation_per_year(strength: f64, insecurity: [f64; 2], p: &BondParams) -> f64 {
+    let weakness = (1.0 - strength).powi(3);
+    p.separation_per_year * weakness * (1.0 + insecurity[0] + insecurity[1])
+}
+
+/// Claim 8: a parent's caregiving sensitivity follows from their own working model, stress,
+/// oxytocin and the support of their partner bond.
+pub fn caregiving_sensitivity(
+    working_model: &WorkingModel,
+    cortisol: f64,
+    oxytocin: f64,
+    partner_strength: f64,
+    p: &CaregivingParams,
+) -> f64 {
+    unit(
+        p.base_sensitivity * (1.0 - p.insecurity_cost * working_model.insecurity())
+            - p.stress_cost * cortisol
+            + p.oxytocin_gain * oxytocin
+            + p.partner_support_gain * partner_strength
+            - 0.3 * working_model.disorganisation,
+    )
+}
+
+/// What the caregivers of a child are like this tick: care-weighted means over its parents.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct CaregivingReceived {
+    /// Sensitivity of the care received (0–1).
+    pub quality: f64,
+    pub caregiver_anxiety: f64,
+    pub caregiver_avoidance: f64,
+    /// Frightened or frightening care: caregivers' disorganisation and high stress (0–1).
+    pub caregiver_fear: f64,
+}
+
+/// Claim 9 and claim 8: the working model that care drives a child toward. Insensitive care
+/// pushes toward insecurity, in the direction of the caregivers' own style (anxious caregivers,
+/// inconsistent care, anxious children; avoidant caregivers, rejecting care, avoidant children);
+/// frightened or frightening care toward disorganisation. `temperament` is the child's own
+/// offset (drawn at birth), the part of development care does not explain.
+pub fn development_target(care: &CaregivingReceived, temperament: [f64; 3]) -> [f64; 3] {
+    let neglect = 1.0 - care.quality;
+    [
+        unit(neglect * (0.25 + care.caregiver_anxiety) + temperament[0]),
+        unit(neglect * (0.25 + care.caregiver_avoidance) + temperament[1]),
+        unit(neglect * 1.5 * care.caregiver_fear + temperament[2]),
+    ]
+}
+
+/// Claim 1: one tick of development. The current model moves toward `target` at a speed set by
+/// plasticity; in the sensitive period (plasticity above one half) the prototype moves with it,
+/// afterwards it is kept apart.
+pub fn develop(wm: &mut WorkingModel, target: [f64; 3], plasticity: f64, dt_years: f64, p: &DevelopmentParams) {
+    let step = per_tick(p.development_per_year * plasticity, dt_years);
+    wm.anxiety = unit(relax(wm.anxiety, target[0], step));
+    wm.avoidance = unit(relax(wm.avoidance, target[1], step));
+    wm.disorganisation = unit(relax(wm.disorganisation, target[2], step));
+    if plasticity > 0.5 {
+        wm.prototype_anxiety = wm.anxiety;
+        wm.prototype_avoidance = wm.avoidance;
+        wm.prototype_disorganisation = wm.disorganisation;
+    }
+}
+
+/// Claim 8 (epigenetic programming): receptor density and glucocorticoid-receptor sensitivity
+/// move toward levels set by care quality, at the speed plasticity allows.
+pub fn program_receptors(
+    receptor_density: &mut f64,
+    gr_sensitivity: &mut f64,
+    care_quality: f64,
+    plasticity: f64,
+    dt_years: f64,
+    p: &DevelopmentParams,
+) {
+    let step = per_tick(p.development_per_year * plasticity, dt_years);
+    let target = 0.3 + 0.7 * care_quality;
+    *receptor_density = unit(relax(*receptor_density, target, step));
+    *gr_sensitivity = unit(relax(*gr_sensitivity, target, step)).max(0.05);
+}
+
+/// Claim 10 (repair): a secure, synchronous bond moves the working model toward security at the
+/// agent's (small, lifelong) plasticity. `secure_bond` in [0, 1] is the strongest such exposure:
+/// strength × synchrony × the partner's security.
+pub fn repair(wm: &mut WorkingModel, secure_bond: f64, plasticity: f64, dt_years: f64, p: &DevelopmentParams) {
+    let step = per_tick(p.repair_per_year * plasticity * secure_bond, dt_years);
+    wm.anxiety = unit(relax(wm.anxiety, 0.0, step));
+    wm.avoidance = unit(relax(wm.avoidance, 0.0, step));
+    wm.disorganisation = unit(relax(wm.disorganisation, 0.0, step));
+}
+
+/// Claim 10 and claim 7: a loss moves the working model away from security, more so the more
+/// plastic the agent still is.
+pub fn loss_shift(wm: &mut WorkingModel, plasticity: f64, p: &DevelopmentParams) {
+    let shift = p.loss_shock * plasticity.sqrt();
+    wm.anxiety = unit(relax(wm.anxiety, 1.0, 0.5 * shift));
+    wm.disorganisation = unit(relax(wm.disorganisation, 1.0, 0.25 * shift));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::params::Params;
+
+    const WEEK: f64 = 7.0 / 365.25;
+
+    #[test]
+    fn plasticity_is_high_in_infancy_and_low_but_nonzero_for_life() {
+        let p = DevelopmentParams::default();
+        assert!(plasticity(0.5, &p) > 0.95);
+        assert!(plasticity(1.9, &p) > 0.85);
+        assert!(plasticity(4.0, &p) < 0.2);
+        let adult = plasticity(30.0, &p);
+        assert!(adult > 0.0 && (adult - p.adult_plasticity).abs() < 1e-9);
+    }
+
+    #[test]
+    fn more_synchrony_gives_more_oxytocin_and_more_reward() {
+        let p = Params::default();
+        let low = synchrony([0.8, 0.8], [0.2, 0.6], [0.0, 0.0], 0.2);
+        let high = synchrony([0.1, 0.1], [0.3, 0.3], [0.0, 0.0], 0.9);
+        assert!(high > low + 0.3, "high {high} low {low}");
+        let r_low = contact_reward(5.0, low, [0.6, 0.6], &p.bonds);
+        let r_high = contact_reward(5.0, high, [0.6, 0.6], &p.bonds);
+        assert!(r_high > r_low);
+        assert!(oxytocin_target(5.0 * high, 0.6, &p.neuro) > oxytocin_target(5.0 * low, 0.6, &p.neuro));
+    }
+
+    #[test]
+    fn no_contact_no_reward() {
+        let p = BondParams::default();
+        assert_eq!(contact_reward(0.0, 1.0, [1.0, 1.0], &p), 0.0);
+    }
+
+    #[test]
+    fn receptor_density_gates_oxytocin_release() {
+        let p = NeuroParams::default();
+        assert!(oxytocin_target(8.0, 0.9, &p) > oxytocin_target(8.0, 0.3, &p) + 0.1);
+    }
+
+    #[test]
+    fn reward_prediction_error_builds_a_bond_that_then_decays_slowly() {
+        let p = BondParams::default();
+        let mut bond = BondState::new(BondKind::Acquaintance, 0.1, 0);
+        for _ in 0..52 {
+            learn_bond(&mut bond, 0.6, WEEK, &p);
+        }
+        assert!(bond.strength > 0.5, "a year of rewarding contact: {}", bond.strength);
+        let built = bond.strength;
+        let mut weeks_to_halve = 0;
+        while bond.strength > built / 2.0 {
+            learn_bond(&mut bond, 0.0, WEEK, &p);
+            weeks_to_halve += 1;
+        }
+        // Extinction is slower than acquisition: the bond endures.
+        assert!(weeks_to_halve > 26, "halved after {weeks_to_halve} weeks");
+        assert!(bond.rpe < 0.0);
+    }
+
+    #[test]
+    fn chosen_bonds_fall_into_layers_by_strength() {
+        let p = BondParams::default();
+        assert_eq!(chosen_kind(0.05, &p), BondKind::Acquaintance);
+        assert_eq!(chosen_kind(0.4, &p), BondKind::Friend);
+        assert_eq!(chosen_kind(0.9, &p), BondKind::CloseFriend);
+    }
+
+    #[test]
+    fn anxious_agents_feel_lonelier_than_avoidant_ones_with_the_same_bonds() {
+        let p = StressParams::default();
+        let felt = 1.5;
+        let anxious = loneliness(felt, desired_closeness(0.9, 0.1, &p));
+        let avoidant = loneliness(felt, desired_closeness(0.1, 0.9, &p));
+        assert!(anxious > avoidant + 0.3, "anxious {anxious} avoidant {avoidant}");
+    }
+
+    #[test]
+    fn isolation_raises_cortisol_and_load_and_a_bond_buffers_them() {
+        let p = Params::default();
+        let run = |lonely: f64, oxytocin: f64| {
+            let (mut c, mut load) = (p.stress.cortisol_baseline, 0.0);
+            for _ in 0..(52 * 10) {
+                let target = cortisol_target(lonely, oxytocin, p.neuro.oxytocin_baseline, &p.stress);
+                c = update_cortisol(c, target, 0.7, WEEK, &p.stress);
+                load = update_allostatic_load(load, c, WEEK, &p.stress);
+            }
+            (c, load)
+        };
+        let (c_isolated, load_isolated) = run(1.0, p.neuro.oxytocin_baseline);
+        let (c_bonded, load_bonded) = run(0.3, 0.7);
+        assert!(c_isolated > c_bonded + 0.3);
+        assert!(load_isolated > load_bonded + 0.2);
+        let age = 60.0;
+        assert!(
+            mortality_hazard_per_year(age, load_isolated, &p.life)
+                > 1.5 * mortality_hazard_per_year(age, load_bonded, &p.life)
+        );
+    }
+
+    #[test]
+    fn the_same_poor_care_moves_an_infant_far_more_than_an_adult() {
+        let p = DevelopmentParams::default();
+        let poor = CaregivingReceived { quality: 0.1, caregiver_anxiety: 0.8, caregiver_avoidance: 0.2, caregiver_fear: 0.3 };
+        let target = development_target(&poor, [0.0; 3]);
+        let mut infant = WorkingModel::new(0.2, 0.2, 0.0);
+        let mut adult = infant;
+        for _ in 0..26 {
+            develop(&mut infant, target, plasticity(1.0, &p), WEEK, &p);
+            develop(&mut adult, target, plasticity(30.0, &p), WEEK, &p);
+        }
+        let moved_infant = infant.anxiety - 0.2;
+        let moved_adult = adult.anxiety - 0.2;
+        assert!(moved_infant > 10.0 * moved_adult, "infant {moved_infant} adult {moved_adult}");
+        assert_eq!(infant.category(), Category::Anxious);
+        // The adult's prototype stays apart from the current model.
+        assert_eq!(adult.prototype_anxiety, 0.2);
+    }
+
+    #[test]
+    fn sensitive_care_programs_more_receptors_than_insensitive_care() {
+        let p = DevelopmentParams::default();
+        let (mut rd_good, mut gr_good, mut rd_poor, mut gr_poor) = (0.5, 0.5, 0.5, 0.5);
+        for _ in 0..104 {
+            program_receptors(&mut rd_good, &mut gr_good, 0.9, plasticity(1.0, &p), WEEK, &p);
+            program_receptors(&mut rd_poor, &mut gr_poor, 0.2, plasticity(1.0, &p), WEEK, &p);
+        }
+        assert!(rd_good > rd_poor + 0.3 && gr_good > gr_poor + 0.3);
+    }
+
+    #[test]
+    fn a_long_secure_bond_moves_an_anxious_adult_toward_security() {
+        let p = DevelopmentParams::default();
+        let mut wm = WorkingModel::new(0.7, 0.3, 0.0);
+        let mut alone = wm;
+        for _ in 0..(52 * 15) {
+            repair(&mut wm, 0.6, plasticity(30.0, &p), WEEK, &p);
+            repair(&mut alone, 0.0, plasticity(30.0, &p), WEEK, &p);
+        }
+        assert_eq!(alone.anxiety, 0.7);
+        assert!(wm.anxiety < 0.5, "after 15 years: {}", wm.anxiety);
+        assert_eq!(wm.category(), Category::Secure);
+    }
+
+    #[test]
+    fn parents_insecurity_and_stress_lower_caregiving_and_partner_support_raises_it() {
+        let p = CaregivingParams::default();
+        let secure = WorkingModel::new(0.1, 0.1, 0.0);
+        let insecure = WorkingModel::new(0.8, 0.7, 0.0);
+        let calm = caregiving_sensitivity(&secure, 0.2, 0.5, 0.0, &p);
+        assert!(calm > caregiving_sensitivity(&insecure, 0.2, 0.5, 0.0, &p) + 0.15);
+        assert!(calm > caregiving_sensitivity(&secure, 0.9, 0.5, 0.0, &p) + 0.2);
+        assert!(caregiving_sensitivity(&secure, 0.2, 0.5, 0.8, &p) > calm);
+    }
+
+    #[test]
+    fn strong_couples_separate_less() {
+        let p = BondParams::default();
+        assert!(separation_per_year(0.2, [0.3, 0.3], &p) > 5.0 * separation_per_year(0.8, [0.3, 0.3], &p));
+    }
+
+    #[test]
+    fn categories_follow_the_two_scores() {
+        assert_eq!(categorise(0.2, 0.2, 0.0), Category::Secure);
+        assert_eq!(categorise(0.7, 0.2, 0.0), Category::Anxious);
+        assert_eq!(categorise(0.2, 0.7, 0.0), Category::Avoidant);
+        assert_eq!(categorise(0.7, 0.7, 0.0), Category::Disorganised);
+        assert_eq!(categorise(0.2, 0.2, 0.6), Category::Disorganised);
+    }
+}
