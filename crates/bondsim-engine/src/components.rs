@@ -1,0 +1,59 @@
+//! ECS components: small plain structs, one concern each.
+
+use bevy_ecs::prelude::Component;
+use bondsim_model::{Category, Neuro, Sex, WorkingModel};
+use petgraph::stable_graph::NodeIndex;
+
+/// Who an agent is: stable id (never reused), sex, birth, lineage, and its node in the graph.
+#[derive(Component, Debug, Clone, Copy)]
+pub struct Person {
+    pub id: u64,
+    pub sex: Sex,
+    /// Tick of birth; negative for founders born before the run started.
+    pub birth_tick: i64,
+    pub generation: u32,
+    pub mother: Option<u64>,
+    pub father: Option<u64>,
+    pub node: NodeIndex,
+    /// The infant's own offsets to anxiety, avoidance and disorganisation (temperament),
+    /// drawn at birth: the part of development that care does not explain.
+    pub temperament: [f64; 3],
+}
+
+/// Oxytocin, dopamine and stress physiology.
+#[derive(Component, Debug, Clone, Copy)]
+pub struct Physiology(pub Neuro);
+
+/// The attachment working model (current and prototype).
+#[derive(Component, Debug, Clone, Copy)]
+pub struct Attachment(pub WorkingModel);
+
+/// Felt state that follows from bonds and stress.
+#[derive(Component, Debug, Clone, Copy)]
+pub struct Wellbeing {
+    pub loneliness: f64,
+    pub health: f64,
+}
+
+/// Caregiving given (as a parent) and received (as a child).
+#[derive(Component, Debug, Clone, Copy)]
+pub struct Care {
+    /// Sensitivity this agent would give as a caregiver now (0–1).
+    pub sensitivity: f64,
+    /// Running mean of the care quality received before age 5 (0–1).
+    pub early_care_quality: f64,
+}
+
+/// The attachment history of an agent.
+#[derive(Component, Debug, Clone, Copy, Default)]
+pub struct History {
+    pub bonds_formed: u32,
+    pub bonds_lost: u32,
+    pub bereavements: u32,
+    pub longest_bond_ticks: i64,
+    pub category_age1: Option<Category>,
+    pub category_age18: Option<Category>,
+    pub earned_security: bool,
+    pub last_birth_tick: Option<i64>,
+    pub children: u32,
+}

@@ -1,0 +1,269 @@
+//! The simulation: a bevy_ecs `World`, the tick `Schedule`, and the founding population.
+
+use bevy_ecs::prelude::*;
+use bondsim_model::rules::{chosen_kind, unit};
+use bondsim_model::{BondKind, BondState, Neuro, Params, Sex, WorkingModel};
+use petgraph::stable_graph::NodeIndex;
+use rand::RngExt;
+use rand_distr::{Distribution, Normal};
+
+use crate::components::{Attachment, Care, History, Person, Physiology, Wellbeing};
+use crate::graph::SocialGraph;
+use crate::output::Output;
+use crate::rng::{Purpose, stream};
+use crate::systems;
+
+/// What a run needs besides the model parameters.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    /// Master seed of every random stream.
+    pub seed: u64,
+    /// Founding population size (agents).
+    pub population: u32,
+    /// Length of a tick (days).
+    pub tick_days: f64,
+    /// Agent snapshots are recorded when the tick is a multiple of this (ticks); 0 = never.
+    pub snapshot_every_ticks: u32,
+    /// Worker threads for the parallel phases; results do not depend on it.
+    pub threads: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("could not start {threads} worker threads: {source}")]
+    ThreadPool { threads: usize, source: rayon::ThreadPoolBuildError },
+}
+
+/// Simulated time and the run's constants.
+#[derive(Resource, Debug, Clone, Copy)]
+pub struct Clock {
+    pub tick: i64,
+    pub dt_years: f64,
+    /// Weeks in a tick: contact budgets are per week.
+    pub weeks_per_tick: f64,
+    pub seed: u64,
+    pub snapshot_every_ticks: i64,
+}
+
+impl Clock {
+    pub fn age_years(&self, birth_tick: i64) -> f64 {
+        (self.tick - birth_tick) as f64 * self.dt_years
+    }
+}
+
+#[derive(Resource, Debug, Clone)]
+pub struct ModelParams(pub Params);
+
+/// A living agent as the roster lists it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Member {
+    pub id: u64,
+    pub entity: Entity,
+    pub node: NodeIndex,
+}
+
+/// Living agents sorted by id: the fixed order of every structural change and of the output.
+#[derive(Resource, Debug, Default)]
+pub struct Roster {
+    pub members: Vec<Member>,
+    pub next_id: u64,
+}
+
+/// Counts of this tick's events, for the metrics row.
+#[derive(Resource, Debug, Default, Clone, Copy)]
+pub struct TickTally {
+    pub births: u64,
+    pub deaths: u64,
+    pub bonds_formed: u64,
+    pub bonds_ended: u64,
+}
+
+/// Rows waiting to be drained by the recorder.
+#[derive(Resource, Debug, Default)]
+pub struct Recorder(pub Output);
+
+pub struct Simulation {
+    world: World,
+    schedule: Schedule,
+    pool: rayon::ThreadPool,
+}
+
+impl std::fmt::Debug for Simulation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Simulation").field("tick", &self.tick()).field("population", &self.population()).finish()
+    }
+}
+
+impl Simulation {
+    /// Builds the founding population at tick 0.
+    pub fn new(settings: &Settings, params: Params) -> Result<Self, EngineError> {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(settings.threads)
+            .build()
+            .map_err(|source| EngineError::ThreadPool { threads: settings.threads, source })?;
+        let dt_years = settings.tick_days / 365.25;
+        let mut world = World::new();
+        world.insert_resource(Clock {
+            tick: 0,
+            dt_years,
+            weeks_per_tick: settings.tick_days / 7.0,
+            seed: settings.seed,
+            snapshot_every_ticks: settings.snapshot_every_ticks.into(),
+        });
+        world.insert_resource(SocialGraph::default());
+        world.insert_resource(Roster::default());
+        world.insert_resource(TickTally::default());
+        world.insert_resource(Recorder::default());
+        world.insert_resource(systems::AgentView::default());
+        world.insert_resource(systems::SocialField::default());
+        world.insert_resource(ModelParams(params));
+        found_population(&mut world, settings.population);
+        Ok(Self { world, schedule: systems::tick_schedule(), pool })
+    }
+
+    /// Runs one tick: every phase of the schedule, in order.
+    pub fn step(&mut self) {
+        let Self { world, schedule, pool } = self;
+        pool.install(|| schedule.run(world));
+    }
+
+    pub fn tick(&self) -> i64 {
+        self.world.resource::<Clock>().tick
+    }
+
+    pub fn population(&self) -> usize {
+        self.world.resource::<Roster>().members.len()
+    }
+
+    pub fn bond_count(&self) -> usize {
+        self.world.resource::<SocialGraph>().bond_count()
+    }
+
+    /// Rows recorded since the last call.
+    pub fn take_output(&mut self) -> Output {
+        std::mem::take(&mut self.world.resource_mut::<Recorder>().0)
+    }
+
+    /// Read access for tests and tools that inspect the state directly.
+    pub fn world(&self) -> &World {
+        &self.world
+    }
+
+    pub fn world_mut(&mut self) -> &mut World {
+        &mut self.world
+    }
+}
+
+fn normal(mean: f64, sd: f64) -> Normal<f64> {
+    Normal::new(mean, sd.max(1e-12)).expect("finite mean and positive spread are validated")
+}
+
+/// Spawns one agent and its graph node; returns its roster entry.
+pub(crate) fn spawn_agent(world: &mut World, person: Person, bundle: (Physiology, Attachment, Wellbeing, Care)) -> Member {
+    let entity = world.spawn((person, bundle.0, bundle.1, bundle.2, bundle.3, History::default())).id();
+    let node = world.resource_mut::<SocialGraph>().add_agent(entity);
+    world.get_mut::<Person>(entity).expect("just spawned").node = node;
+    let member = Member { id: person.id, entity, node };
+    world.resource_mut::<Roster>().members.push(member);
+    member
+}
+
+/// Founders: ages uniform over [0, max_age], working models and receptor levels drawn from the
+/// founder distributions, a few age-similar acquaintances each, and a mother among the founders
+/// for every founder child.
+fn found_population(world: &mut World, size: u32) {
+    let clock = *world.resource::<Clock>();
+    let params = world.resource::<ModelParams>().0.clone();
+    let f = &params.founders;
+    let (anx, avo) = (normal(f.anxiety_mean, f.working_model_sd), normal(f.avoidance_mean, f.working_model_sd));
+    let (disorg, receptor) = (normal(0.0, f.working_model_sd), normal(0.6, 0.1));
+    for id in 0..u64::from(size) {
+        let mut rng = stream(clock.seed, Purpose::Founders, id, 0);
+        let age_years = rng.random::<f64>() * f.max_age_years;
+        let sex = if rng.random_bool(0.5) { Sex::Female } else { Sex::Male };
+        let wm = WorkingModel::new(
+            unit(anx.sample(&mut rng)),
+            unit(avo.sample(&mut rng)),
+            unit(disorg.sample(&mut rng).abs() * 0.5),
+        );
+        let neuro = Neuro {
+            oxytocin: params.neuro.oxytocin_baseline,
+            receptor_density: unit(receptor.sample(&mut rng)),
+            dopamine: params.neuro.dopamine_baseline,
+            cortisol: params.stress.cortisol_baseline,
+            allostatic_load: 0.0,
+            gr_sensitivity: unit(receptor.sample(&mut rng)).max(0.05),
+        };
+        let person = Person {
+            id,
+            sex,
+            birth_tick: -((age_years / clock.dt_years).round() as i64),
+            generation: 0,
+            mother: None,
+            father: None,
+            node: NodeIndex::end(),
+            temperament: [0.0; 3],
+        };
+        let bundle = (
+            Physiology(neuro),
+            Attachment(wm),
+            Wellbeing { loneliness: 0.0, health: 1.0 },
+            Care { sensitivity: params.caregiving.base_sensitivity, early_care_quality: params.caregiving.base_sensitivity },
+        );
+        spawn_agent(world, person, bundle);
+    }
+    world.resource_mut::<Roster>().next_id = u64::from(size);
+    link_founders(world, &params, clock);
+}
+
+fn link_founders(world: &mut World, params: &Params, clock: Clock) {
+    let members = world.resource::<Roster>().members.clone();
+    let mut by_age: Vec<(i64, Member, Sex)> = members
+        .iter()
+        .map(|m| {
+            let p = world.get::<Person>(m.entity).expect("founder");
+            (-p.birth_tick, *m, p.sex)
+        })
+        .collect();
+    by_age.sort_by_key(|(age_ticks, m, _)| (*age_ticks, m.id));
+    let max_bonds = params.contact.max_bonds as usize;
+    let window = 100.min(by_age.len().saturating_sub(1)).max(1);
+    let mut graph = world.resource_mut::<SocialGraph>();
+    for (rank, &(age_ticks, member, _)) in by_age.iter().enumerate() {
+        let mut rng = stream(clock.seed, Purpose::FounderBonds, member.id, 0);
+        // A mother for a founder child: a founder woman 18 to 40 years older.
+        let age = age_ticks as f64 * clock.dt_years;
+        if age < params.life.adult_years {
+            let lo = by_age.partition_point(|(a, _, _)| (*a as f64 * clock.dt_years) < age + 18.0);
+            let hi = by_age.partition_point(|(a, _, _)| (*a as f64 * clock.dt_years) < age + 40.0);
+            for _ in 0..20 {
+                if lo >= hi {
+                    break;
+                }
+                let (_, mother, sex) = by_age[rng.random_range(lo..hi)];
+                if sex == Sex::Female && graph.degree(mother.node) < max_bonds {
+                    graph.add_bond([(mother.node, mother.id), (member.node, member.id)], true, BondState::new(BondKind::ParentChild, 0.6, 0));
+                    break;
+                }
+            }
+        }
+        for _ in 0..params.founders.initial_bonds {
+            if by_age.len() < 2 {
+                break;
+            }
+            let lo = rank.saturating_sub(window);
+            let hi = (rank + window).min(by_age.len() - 1);
+            let other = by_age[rng.random_range(lo..=hi)].1;
+            if other.id == member.id
+                || graph.are_bonded(member.node, other.node)
+                || graph.degree(member.node) >= max_bonds
+                || graph.degree(other.node) >= max_bonds
+            {
+                continue;
+            }
+            let strength = 0.1 + 0.5 * rng.random::<f64>();
+            let kind = chosen_kind(strength, &params.bonds);
+            graph.add_bond([(member.node, member.id), (other.node, other.id)], false, BondState::new(kind, strength, 0));
+        }
+    }
+}

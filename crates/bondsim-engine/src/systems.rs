@@ -1,0 +1,883 @@
+//! The phases of a tick, as bevy_ecs systems. [`tick_schedule`] reads as the story of a tick.
+//!
+//! Parallel phases draw their randomness from keyed streams and write only to their own agent
+//! or bond; structural changes (new bonds, breaks, deaths, births) are applied afterwards in a
+//! fixed order (roster order, bond-index order). Results do not depend on the thread count.
+
+use bevy_ecs::prelude::*;
+use bondsim_model::params::per_tick;
+use bondsim_model::rules::{self, CaregivingReceived};
+use bondsim_model::{BondKind, BondState, Category, Neuro, Sex, WorkingModel};
+use petgraph::stable_graph::{EdgeIndex, NodeIndex};
+use rand::RngExt;
+use rand_distr::{Distribution, Normal};
+use rayon::prelude::*;
+
+use crate::components::{Attachment, Care, History, Person, Physiology, Wellbeing};
+use crate::graph::{Bond, SocialGraph};
+use crate::output::{AgentRow, BirthRow, BondEventKind, BondEventRow, DeathRow, MetricsRow};
+use crate::rng::{Purpose, pair_key, stream};
+use crate::sim::{Clock, Member, ModelParams, Recorder, Roster, TickTally, spawn_agent};
+
+/// The order of a tick (ARCHITECTURE brief, "A tick's phases").
+pub fn tick_schedule() -> Schedule {
+    let mut schedule = Schedule::default();
+    schedule.add_systems(
+        (
+            advance_clock,
+            refresh_agent_view,
+            meet_new_people,
+            share_contact_time,
+            learn_from_contact,
+            break_and_partner,
+            update_stress_and_health,
+            caregiving_and_development,
+            apply_deaths,
+            apply_births,
+            record_tick,
+        )
+            .chain(),
+    );
+    schedule
+}
+
+/// What the bond phases read about each agent, indexed by graph node: a flat copy so that the
+/// parallel pass over bonds never touches the ECS.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AgentSlot {
+    pub alive: bool,
+    pub id: u64,
+    pub female: bool,
+    pub age_years: f64,
+    pub anxiety: f64,
+    pub avoidance: f64,
+    pub disorganisation: f64,
+    pub cortisol: f64,
+    pub receptor_density: f64,
+    pub sensitivity: f64,
+    pub budget_hours_per_week: f64,
+}
+
+#[derive(Resource, Debug, Default)]
+pub struct AgentView {
+    pub slots: Vec<AgentSlot>,
+}
+
+/// What each agent's bonds add up to this tick, indexed by graph node.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FieldSlot {
+    pub bonds: u32,
+    /// Parent–child, romantic and close-friend bonds: the support clique.
+    pub close_bonds: u32,
+    pub felt_closeness: f64,
+    pub synchronous_hours_per_week: f64,
+    pub reward_sum: f64,
+    pub partner: Option<(NodeIndex, u64)>,
+    pub partner_strength: f64,
+    /// Strongest secure, synchronous close bond: strength × synchrony × partner security.
+    pub secure_bond: f64,
+    pub care_hours: f64,
+    pub care_sensitivity: f64,
+    pub care_anxiety: f64,
+    pub care_avoidance: f64,
+    pub care_fear: f64,
+    pub longest_bond_ticks: i64,
+    /// Contact allocation weight summed over the agent's bonds.
+    pub weight_sum: f64,
+}
+
+#[derive(Resource, Debug, Default)]
+pub struct SocialField {
+    pub slots: Vec<FieldSlot>,
+}
+
+fn is_close(kind: BondKind) -> bool {
+    matches!(kind, BondKind::ParentChild | BondKind::Romantic | BondKind::CloseFriend)
+}
+
+/// The share of an agent's contact time a bond asks for.
+/// Rising with strength, so people give most time to their strongest bonds (claim 3), with a
+/// floor so that a new acquaintance gets enough contact to find out whether it is rewarding.
+fn contact_weight(bond: &BondState) -> f64 {
+    bond.kind.closeness_weight() * (0.1 + bond.strength)
+}
+
+pub fn advance_clock(mut clock: ResMut<Clock>, mut tally: ResMut<TickTally>) {
+    clock.tick += 1;
+    *tally = TickTally::default();
+}
+
+pub fn refresh_agent_view(
+    agents: Query<(&Person, &Physiology, &Attachment, &Care)>,
+    clock: Res<Clock>,
+    params: Res<ModelParams>,
+    graph: Res<SocialGraph>,
+    mut view: ResMut<AgentView>,
+) {
+    view.slots.clear();
+    view.slots.resize(graph.node_bound(), AgentSlot::default());
+    for (person, physiology, attachment, care) in &agents {
+        view.slots[person.node.index()] = AgentSlot {
+            alive: true,
+            id: person.id,
+            female: person.sex == Sex::Female,
+            age_years: clock.age_years(person.birth_tick),
+            anxiety: attachment.0.anxiety,
+            avoidance: attachment.0.avoidance,
+            disorganisation: attachment.0.disorganisation,
+            cortisol: physiology.0.cortisol,
+            receptor_density: physiology.0.receptor_density,
+            sensitivity: care.sensitivity,
+            budget_hours_per_week: params.0.contact.weekly_social_hours,
+        };
+    }
+}
+
+/// Encounters: each agent may meet someone this tick, through a friend's friend or at random
+/// with a preference for similar age; avoidant people accept fewer new contacts. Infants meet
+/// no one: their social world is their caregivers. A meeting between two agents with room for
+/// another bond forms an acquaintance bond (claim 4: contact first, bond after).
+pub fn meet_new_people(
+    clock: Res<Clock>,
+    params: Res<ModelParams>,
+    roster: Res<Roster>,
+    view: Res<AgentView>,
+    mut graph: ResMut<SocialGraph>,
+    mut tally: ResMut<TickTally>,
+    mut recorder: ResMut<Recorder>,
+    mut histories: Query<&mut History>,
+) {
+    let p = &params.0.contact;
+    let (members, slots) = (&roster.members, &view.slots);
+    let shared_graph = &*graph;
+    let mut proposals: Vec<(u64, u64, NodeIndex, NodeIndex)> = members
+        .par_iter()
+        .filter_map(|m| {
+            let me = &slots[m.node.index()];
+            if me.age_years < 3.0 {
+                return None;
+            }
+            let rate = p.encounters_per_year * if me.age_years < 12.0 { p.child_encounter_share } else { 1.0 };
+            let mut rng = stream(clock.seed, Purpose::Encounter, m.id, clock.tick as u64);
+            if rng.random::<f64>() >= per_tick(rate, clock.dt_years) {
+                return None;
+            }
+            let degree = shared_graph.degree(m.node);
+            let other = if degree > 0 && rng.random::<f64>() < p.friend_of_friend_share {
+                let friend = shared_graph.graph.neighbors(m.node).nth(rng.random_range(0..degree))?;
+                let friend_degree = shared_graph.degree(friend);
+                shared_graph.graph.neighbors(friend).nth(rng.random_range(0..friend_degree))?
+            } else {
+                let stranger = members[rng.random_range(0..members.len())].node;
+                let age_gap = (slots[stranger.index()].age_years - me.age_years).abs();
+                let accept = 0.5f64.powf(age_gap / p.age_similarity_years);
+                if rng.random::<f64>() >= accept {
+                    return None;
+                }
+                stranger
+            };
+            let them = &slots[other.index()];
+            let openness = 1.0 - 0.25 * (me.avoidance + them.avoidance);
+            if other == m.node || them.age_years < 3.0 || rng.random::<f64>() >= openness {
+                return None;
+            }
+            let (ia, na, ib, nb) =
+                if m.id < them.id { (m.id, m.node, them.id, other) } else { (them.id, other, m.id, m.node) };
+            Some((ia, ib, na, nb))
+        })
+        .collect();
+    proposals.sort_unstable();
+    proposals.dedup_by_key(|(a, b, _, _)| (*a, *b));
+    let max_bonds = p.max_bonds as usize;
+    let strength = params.0.bonds.initial_strength;
+    for (id_a, id_b, a, b) in proposals {
+        if graph.are_bonded(a, b) || graph.degree(a) >= max_bonds || graph.degree(b) >= max_bonds {
+            continue;
+        }
+        graph.add_bond([(a, id_a), (b, id_b)], false, BondState::new(BondKind::Acquaintance, strength, clock.tick as u32));
+        for node in [a, b] {
+            if let Ok(mut history) = histories.get_mut(graph.entity(node)) {
+                history.bonds_formed += 1;
+            }
+        }
+        tally.bonds_formed += 1;
+        recorder.0.bond_events.push(BondEventRow {
+            tick: clock.tick,
+            event: BondEventKind::Formed,
+            agent_a: id_a,
+            agent_b: id_b,
+            kind: BondKind::Acquaintance,
+            strength,
+            bond_age_ticks: 0,
+        });
+    }
+}
+
+/// Contact and synchrony (claims 4 and 5): each agent shares a weekly contact budget among its
+/// bonds in proportion to kind and strength; a bond gets the smaller of the two offers. Synchrony
+/// in that contact follows both partners' state and the bond's history.
+pub fn share_contact_time(
+    clock: Res<Clock>,
+    params: Res<ModelParams>,
+    view: Res<AgentView>,
+    mut graph: ResMut<SocialGraph>,
+    mut field: ResMut<SocialField>,
+) {
+    let slots = &view.slots;
+    field.slots.clear();
+    field.slots.resize(slots.len(), FieldSlot::default());
+    for bond in graph.bonds.iter().flatten() {
+        let w = contact_weight(&bond.state);
+        field.slots[bond.a.index()].weight_sum += w;
+        field.slots[bond.b.index()].weight_sum += w;
+    }
+    let fields = &field.slots;
+    let bond_params = &params.0.bonds;
+    graph.bonds.par_iter_mut().flatten().for_each(|bond| {
+        let (a, b) = (&slots[bond.a.index()], &slots[bond.b.index()]);
+        let w = contact_weight(&bond.state);
+        let offer_a = a.budget_hours_per_week * w / fields[bond.a.index()].weight_sum;
+        let offer_b = b.budget_hours_per_week * w / fields[bond.b.index()].weight_sum;
+        let hours_per_week = offer_a.min(offer_b);
+        let familiarity = rules::familiarity(bond.state.total_contact_hours, bond_params);
+        bond.state.contact_hours = hours_per_week * clock.weeks_per_tick;
+        bond.state.synchrony = rules::synchrony(
+            [a.avoidance, b.avoidance],
+            [a.cortisol, b.cortisol],
+            [a.disorganisation, b.disorganisation],
+            familiarity,
+        );
+    });
+}
+
+/// Oxytocin-gated reward and dopamine prediction errors update each bond's value and strength
+/// (claim 6); chosen bonds move between layers by strength (claim 3). Then each agent's bonds
+/// are summed into its social field, in bond-index order.
+pub fn learn_from_contact(
+    clock: Res<Clock>,
+    params: Res<ModelParams>,
+    view: Res<AgentView>,
+    mut graph: ResMut<SocialGraph>,
+    mut field: ResMut<SocialField>,
+) {
+    let slots = &view.slots;
+    let p = &params.0.bonds;
+    let tick = clock.tick;
+    graph.bonds.par_iter_mut().flatten().for_each(|bond| {
+        let (a, b) = (&slots[bond.a.index()], &slots[bond.b.index()]);
+        let hours_per_week = bond.state.contact_hours / clock.weeks_per_tick;
+        let reward =
+            rules::contact_reward(hours_per_week, bond.state.synchrony, [a.receptor_density, b.receptor_density], p);
+        rules::learn_bond(&mut bond.state, reward, clock.dt_years, p);
+        if bond.state.kind.is_chosen() {
+            bond.state.kind = rules::chosen_kind(bond.state.strength, p);
+        }
+        bond.state.total_contact_hours += bond.state.contact_hours;
+        if bond.state.contact_hours > 0.0 {
+            bond.state.last_contact_tick = tick as u32;
+        }
+        bond.reward = reward;
+    });
+    for bond in graph.bonds.iter().flatten() {
+        let state = &bond.state;
+        let sync_hours = state.contact_hours / clock.weeks_per_tick * state.synchrony;
+        let age_ticks = tick - i64::from(state.formed_tick);
+        for (me, other, i_am_parent) in [(bond.a, bond.b, bond.a_is_parent), (bond.b, bond.a, !bond.a_is_parent)] {
+            let them = &slots[other.index()];
+            let slot = &mut field.slots[me.index()];
+            slot.bonds += 1;
+            slot.felt_closeness += state.strength * state.kind.closeness_weight();
+            slot.synchronous_hours_per_week += sync_hours;
+            slot.reward_sum += bond.reward;
+            slot.longest_bond_ticks = slot.longest_bond_ticks.max(age_ticks);
+            if is_close(state.kind) {
+                slot.close_bonds += 1;
+            }
+            if state.kind == BondKind::Romantic {
+                slot.partner = Some((other, them.id));
+                slot.partner_strength = state.strength;
+            }
+            let partner_security = 1.0 - 0.5 * (them.anxiety + them.avoidance);
+            if matches!(state.kind, BondKind::Romantic | BondKind::CloseFriend) {
+                slot.secure_bond = slot.secure_bond.max(state.strength * state.synchrony * partner_security);
+            }
+            if state.kind == BondKind::ParentChild && !i_am_parent {
+                let h = state.contact_hours;
+                slot.care_hours += h;
+                slot.care_sensitivity += h * them.sensitivity;
+                slot.care_anxiety += h * them.anxiety;
+                slot.care_avoidance += h * them.avoidance;
+                slot.care_fear += h * them.disorganisation.max(them.cortisol);
+            }
+        }
+    }
+}
+
+fn end_bond(
+    graph: &mut SocialGraph,
+    edge: EdgeIndex,
+    event: BondEventKind,
+    tick: i64,
+    recorder: &mut Recorder,
+    tally: &mut TickTally,
+) -> Option<Bond> {
+    let bond = graph.remove_bond(edge)?;
+    tally.bonds_ended += 1;
+    recorder.0.bond_events.push(BondEventRow {
+        tick,
+        event,
+        agent_a: bond.id_a,
+        agent_b: bond.id_b,
+        kind: bond.state.kind,
+        strength: bond.state.strength,
+        bond_age_ticks: tick - i64::from(bond.state.formed_tick),
+    });
+    Some(bond)
+}
+
+/// Bonds that have faded break (claim 3: enduring, but not without contact); couples separate
+/// with a hazard that falls as their bond strengthens; close friends of opposite sex, both adult
+/// and unpartnered, may become a couple.
+#[allow(clippy::too_many_arguments)]
+pub fn break_and_partner(
+    clock: Res<Clock>,
+    params: Res<ModelParams>,
+    view: Res<AgentView>,
+    field: Res<SocialField>,
+    mut graph: ResMut<SocialGraph>,
+    mut tally: ResMut<TickTally>,
+    mut recorder: ResMut<Recorder>,
+    mut agents: Query<(&mut Physiology, &mut History)>,
+) {
+    let p = &params.0;
+    let slots = &view.slots;
+    let mut partnered_now = vec![false; slots.len()];
+    for slot in 0..graph.bonds.len() {
+        let Some(bond) = graph.bonds[slot] else { continue };
+        let edge = EdgeIndex::new(slot);
+        let (a, b) = (&slots[bond.a.index()], &slots[bond.b.index()]);
+        let state = bond.state;
+        let mut rng = stream(clock.seed, Purpose::Bond, pair_key(bond.id_a, bond.id_b), clock.tick as u64);
+        let ended = match state.kind {
+            kind if kind.is_chosen() && state.strength < p.bonds.break_strength => {
+                end_bond(&mut graph, edge, BondEventKind::Broken, clock.tick, &mut recorder, &mut tally)
+            }
+            BondKind::Romantic => {
+                let insecurity = [0.5 * (a.anxiety + a.avoidance), 0.5 * (b.anxiety + b.avoidance)];
+                let hazard = rules::separation_per_year(state.strength, insecurity, &p.bonds);
+                if rng.random::<f64>() < per_tick(hazard, clock.dt_years) {
+                    let ended = end_bond(&mut graph, edge, BondEventKind::Separated, clock.tick, &mut recorder, &mut tally);
+                    // Losing a partner is a stress spike (claim 7), half that of a death.
+                    for node in [bond.a, bond.b] {
+                        if let Ok((mut physiology, _)) = agents.get_mut(graph.entity(node)) {
+                            physiology.0.cortisol =
+                                rules::unit(physiology.0.cortisol + 0.5 * p.stress.bereavement_spike * state.strength);
+                        }
+                    }
+                    ended
+                } else {
+                    None
+                }
+            }
+            BondKind::CloseFriend => {
+                let eligible = a.female != b.female
+                    && a.age_years >= p.life.adult_years
+                    && b.age_years >= p.life.adult_years
+                    && (a.age_years - b.age_years).abs() < 15.0
+                    && field.slots[bond.a.index()].partner.is_none()
+                    && field.slots[bond.b.index()].partner.is_none()
+                    && !partnered_now[bond.a.index()]
+                    && !partnered_now[bond.b.index()];
+                if eligible && rng.random::<f64>() < per_tick(p.bonds.partnering_per_year, clock.dt_years) {
+                    partnered_now[bond.a.index()] = true;
+                    partnered_now[bond.b.index()] = true;
+                    if let Some(b) = graph.bonds[slot].as_mut() {
+                        b.state.kind = BondKind::Romantic;
+                    }
+                    recorder.0.bond_events.push(BondEventRow {
+                        tick: clock.tick,
+                        event: BondEventKind::Partnered,
+                        agent_a: bond.id_a,
+                        agent_b: bond.id_b,
+                        kind: BondKind::Romantic,
+                        strength: state.strength,
+                        bond_age_ticks: clock.tick - i64::from(state.formed_tick),
+                    });
+                }
+                None
+            }
+            _ => None,
+        };
+        if let Some(ended) = ended {
+            for node in [ended.a, ended.b] {
+                if let Ok((_, mut history)) = agents.get_mut(graph.entity(node)) {
+                    history.bonds_lost += 1;
+                    history.longest_bond_ticks =
+                        history.longest_bond_ticks.max(clock.tick - i64::from(ended.state.formed_tick));
+                }
+            }
+        }
+    }
+}
+
+/// Claims 5 and 7: oxytocin follows synchronous contact, dopamine the reward of bonds;
+/// loneliness is the gap between desired and felt closeness; cortisol rises with loneliness and
+/// is buffered by oxytocin; allostatic load accumulates; health follows.
+pub fn update_stress_and_health(
+    clock: Res<Clock>,
+    params: Res<ModelParams>,
+    field: Res<SocialField>,
+    mut agents: Query<(&Person, &mut Physiology, &Attachment, &mut Wellbeing)>,
+) {
+    let p = &params.0;
+    let clock = *clock;
+    let mut rows: Vec<_> = agents.iter_mut().map(|(pe, ph, at, wb)| (pe, ph.into_inner(), at, wb.into_inner())).collect();
+    rows.par_iter_mut().for_each(|(person, physiology, attachment, wellbeing)| {
+        let social = &field.slots[person.node.index()];
+        let n = &mut physiology.0;
+        let wm = &attachment.0;
+        let ot_target = rules::oxytocin_target(social.synchronous_hours_per_week, n.receptor_density, &p.neuro);
+        n.oxytocin = rules::relax(n.oxytocin, ot_target, per_tick(p.neuro.oxytocin_relax_per_year, clock.dt_years));
+        let mean_reward = if social.bonds > 0 { social.reward_sum / f64::from(social.bonds) } else { 0.0 };
+        n.dopamine = rules::dopamine_level(mean_reward, &p.neuro);
+        let desired = rules::desired_closeness(wm.anxiety, wm.avoidance, &p.stress);
+        wellbeing.loneliness = rules::loneliness(social.felt_closeness, desired);
+        let target = rules::cortisol_target(wellbeing.loneliness, n.oxytocin, p.neuro.oxytocin_baseline, &p.stress);
+        n.cortisol = rules::update_cortisol(n.cortisol, target, n.gr_sensitivity, clock.dt_years, &p.stress);
+        n.allostatic_load = rules::update_allostatic_load(n.allostatic_load, n.cortisol, clock.dt_years, &p.stress);
+        wellbeing.health = rules::health(n.allostatic_load, clock.age_years(person.birth_tick));
+    });
+}
+
+/// Claims 1, 2, 8, 9 and 10: caregivers' sensitivity; children develop their working model and
+/// are programmed by the care they receive, at the plasticity of their age; adults keep a small
+/// plasticity through which secure bonds repair. Milestones: the category at 1 and at 18.
+pub fn caregiving_and_development(
+    clock: Res<Clock>,
+    params: Res<ModelParams>,
+    field: Res<SocialField>,
+    mut agents: Query<(&Person, &mut Physiology, &mut Attachment, &mut Care, &mut History)>,
+) {
+    let p = &params.0;
+    let clock = *clock;
+    let mut rows: Vec<_> = agents
+        .iter_mut()
+        .map(|(pe, ph, at, ca, hi)| (pe, ph.into_inner(), at.into_inner(), ca.into_inner(), hi.into_inner()))
+        .collect();
+    rows.par_iter_mut().for_each(|(person, physiology, attachment, care, history)| {
+        let social = &field.slots[person.node.index()];
+        let n = &mut physiology.0;
+        let wm = &mut attachment.0;
+        let age = clock.age_years(person.birth_tick);
+        let plasticity = rules::plasticity(age, &p.development);
+        care.sensitivity = rules::caregiving_sensitivity(wm, n.cortisol, n.oxytocin, social.partner_strength, &p.caregiving);
+        if age < p.life.adult_years {
+            let received = caregiving_received(social, p.caregiving.orphan_care);
+            let target = rules::development_target(&received, person.temperament);
+            rules::develop(wm, target, plasticity, clock.dt_years, &p.development);
+            rules::program_receptors(
+                &mut n.receptor_density,
+                &mut n.gr_sensitivity,
+                received.quality,
+                plasticity,
+                clock.dt_years,
+                &p.development,
+            );
+            if age < 5.0 {
+                let weight = (clock.dt_years / age.max(clock.dt_years)).min(1.0);
+                care.early_care_quality = rules::relax(care.early_care_quality, received.quality, weight);
+            }
+        } else {
+            rules::repair(wm, social.secure_bond, plasticity, clock.dt_years, &p.development);
+        }
+        let before = age - clock.dt_years;
+        if before < 1.0 && age >= 1.0 {
+            history.category_age1 = Some(wm.category());
+        }
+        if before < 18.0 && age >= 18.0 {
+            history.category_age18 = Some(wm.category());
+        }
+        history.earned_security = age >= 18.0
+            && history.category_age1.is_some_and(|c| c != Category::Secure)
+            && wm.category() == Category::Secure;
+        history.longest_bond_ticks = history.longest_bond_ticks.max(social.longest_bond_ticks);
+    });
+}
+
+fn caregiving_received(social: &FieldSlot, orphan_care: f64) -> CaregivingReceived {
+    if social.care_hours > 0.0 {
+        let h = social.care_hours;
+        CaregivingReceived {
+            quality: social.care_sensitivity / h,
+            caregiver_anxiety: social.care_anxiety / h,
+            caregiver_avoidance: social.care_avoidance / h,
+            caregiver_fear: social.care_fear / h,
+        }
+    } else {
+        // No living parent: care from others, of a fixed (configurable) quality.
+        CaregivingReceived { quality: orphan_care, caregiver_anxiety: 0.3, caregiver_avoidance: 0.3, caregiver_fear: 0.3 }
+    }
+}
+
+/// Claim 7: deaths, from a Gompertz age baseline raised by allostatic load. Survivors of a
+/// close bond are bereaved: a cortisol spike and a shift of the working model away from security.
+pub fn apply_deaths(world: &mut World) {
+    let clock = *world.resource::<Clock>();
+    let params = world.resource::<ModelParams>().0.clone();
+    let members = std::mem::take(&mut world.resource_mut::<Roster>().members);
+    let shared: &World = world;
+    let dying: Vec<(Member, f64)> = members
+        .par_iter()
+        .filter_map(|m| {
+            let person = shared.get::<Person>(m.entity)?;
+            let load = shared.get::<Physiology>(m.entity)?.0.allostatic_load;
+            let hazard = rules::mortality_hazard_per_year(clock.age_years(person.birth_tick), load, &params.life);
+            let mut rng = stream(clock.seed, Purpose::Mortality, m.id, clock.tick as u64);
+            (rng.random::<f64>() < per_tick(hazard, clock.dt_years)).then_some((*m, hazard))
+        })
+        .collect();
+    let survivors: Vec<Member> = if dying.is_empty() {
+        members
+    } else {
+        members.into_iter().filter(|m| dying.binary_search_by_key(&m.id, |(d, _)| d.id).is_err()).collect()
+    };
+    world.resource_mut::<Roster>().members = survivors;
+    for (member, hazard) in dying {
+        record_death(world, member, hazard, clock);
+        let bonds = world.resource_mut::<SocialGraph>().remove_agent(member.node);
+        for bond in bonds {
+            let survivor_node = bond.other(member.node);
+            let survivor_entity = world.resource::<SocialGraph>().entity(survivor_node);
+            let survivor_id = if bond.id_a == member.id { bond.id_b } else { bond.id_a };
+            bereave(world, survivor_entity, &bond.state, &params, clock);
+            let age = clock.tick - i64::from(bond.state.formed_tick);
+            world.resource_mut::<TickTally>().bonds_ended += 1;
+            world.resource_mut::<Recorder>().0.bond_events.push(BondEventRow {
+                tick: clock.tick,
+                event: BondEventKind::Bereaved,
+                agent_a: survivor_id,
+                agent_b: member.id,
+                kind: bond.state.kind,
+                strength: bond.state.strength,
+                bond_age_ticks: age,
+            });
+        }
+        world.despawn(member.entity);
+        world.resource_mut::<TickTally>().deaths += 1;
+    }
+}
+
+fn record_death(world: &mut World, member: Member, hazard: f64, clock: Clock) {
+    let graph = world.resource::<SocialGraph>();
+    let (bonds, close_bonds) = bond_counts(graph, member.node);
+    let entity = world.entity(member.entity);
+    let (Some(person), Some(physiology), Some(wellbeing)) =
+        (entity.get::<Person>(), entity.get::<Physiology>(), entity.get::<Wellbeing>())
+    else {
+        return;
+    };
+    let row = DeathRow {
+        tick: clock.tick,
+        agent: person.id,
+        sex: person.sex,
+        age_years: clock.age_years(person.birth_tick),
+        generation: person.generation,
+        cortisol: physiology.0.cortisol,
+        allostatic_load: physiology.0.allostatic_load,
+        loneliness: wellbeing.loneliness,
+        health: wellbeing.health,
+        bonds,
+        close_bonds,
+        hazard_per_year: hazard,
+    };
+    world.resource_mut::<Recorder>().0.deaths.push(row);
+}
+
+fn bereave(world: &mut World, survivor: Entity, lost: &BondState, params: &bondsim_model::Params, clock: Clock) {
+    let close = is_close(lost.kind);
+    let spike = params.stress.bereavement_spike * lost.strength * lost.kind.closeness_weight() / 1.5;
+    let age = world.get::<Person>(survivor).map(|p| clock.age_years(p.birth_tick)).unwrap_or(0.0);
+    if let Some(mut physiology) = world.get_mut::<Physiology>(survivor) {
+        physiology.0.cortisol = rules::unit(physiology.0.cortisol + spike);
+    }
+    if let Some(mut history) = world.get_mut::<History>(survivor) {
+        history.bonds_lost += 1;
+        history.longest_bond_ticks = history.longest_bond_ticks.max(clock.tick - i64::from(lost.formed_tick));
+        if close {
+            history.bereavements += 1;
+        }
+    }
+    if close && let Some(mut attachment) = world.get_mut::<Attachment>(survivor) {
+        let plasticity = rules::plasticity(age, &params.development);
+        rules::loss_shift(&mut attachment.0, plasticity * lost.strength, &params.development);
+    }
+}
+
+fn bond_counts(graph: &SocialGraph, node: NodeIndex) -> (u32, u32) {
+    let edges = graph.bonds_of(node);
+    let close = edges.iter().filter(|e| graph.kind_of(**e).is_some_and(is_close)).count();
+    (edges.len() as u32, close as u32)
+}
+
+fn partner_of(graph: &SocialGraph, node: NodeIndex) -> Option<(NodeIndex, f64, u64)> {
+    graph.bonds_of(node).into_iter().find_map(|e| {
+        let bond = graph.bonds[e.index()]?;
+        (bond.state.kind == BondKind::Romantic).then(|| {
+            let other = bond.other(node);
+            let other_id = if bond.a == node { bond.id_b } else { bond.id_a };
+            (other, bond.state.strength, other_id)
+        })
+    })
+}
+
+/// Births to partnered women of fertile age, spaced; the newborn is bonded to both parents and
+/// inherits nothing but a temperament draw: its attachment system is built by their care.
+pub fn apply_births(world: &mut World) {
+    let clock = *world.resource::<Clock>();
+    let params = world.resource::<ModelParams>().0.clone();
+    let life = &params.life;
+    let members = world.resource::<Roster>().members.clone();
+    let shared: &World = world;
+    let mothers: Vec<Member> = members
+        .par_iter()
+        .filter(|m| {
+            let Some(person) = shared.get::<Person>(m.entity) else { return false };
+            if person.sex != Sex::Female {
+                return false;
+            }
+            let age = clock.age_years(person.birth_tick);
+            let rate = rules::fertility_per_year(age, life);
+            let spaced = shared.get::<History>(m.entity).is_some_and(|h| {
+                h.last_birth_tick.is_none_or(|t| (clock.tick - t) as f64 * clock.dt_years >= life.birth_spacing_years)
+            });
+            if rate <= 0.0 || !spaced {
+                return false;
+            }
+            let mut rng = stream(clock.seed, Purpose::Birth, m.id, clock.tick as u64);
+            rng.random::<f64>() < per_tick(rate, clock.dt_years)
+                && partner_of(shared.resource::<SocialGraph>(), m.node).is_some()
+        })
+        .copied()
+        .collect();
+    for mother in mothers {
+        give_birth(world, mother, &params, clock);
+    }
+}
+
+fn give_birth(world: &mut World, mother: Member, params: &bondsim_model::Params, clock: Clock) {
+    let Some((father_node, partner_strength, _)) = partner_of(world.resource::<SocialGraph>(), mother.node)
+    else {
+        return;
+    };
+    let father_entity = world.resource::<SocialGraph>().entity(father_node);
+    let m = world.entity(mother.entity);
+    let (mp, mwm, mn, mcare) = (
+        *m.get::<Person>().expect("mother"),
+        m.get::<Attachment>().expect("mother").0,
+        m.get::<Physiology>().expect("mother").0,
+        *m.get::<Care>().expect("mother"),
+    );
+    let father = world.entity(father_entity);
+    let fp = *father.get::<Person>().expect("father");
+    let father_sensitivity = father.get::<Care>().map(|c| c.sensitivity);
+    let id = world.resource::<Roster>().next_id;
+    world.resource_mut::<Roster>().next_id += 1;
+    let mut rng = stream(clock.seed, Purpose::Newborn, id, clock.tick as u64);
+    let sd = params.development.temperament_sd;
+    let temper = Normal::new(0.0, sd.max(1e-12)).expect("validated spread");
+    let temperament = [temper.sample(&mut rng), temper.sample(&mut rng), temper.sample(&mut rng).abs() * 0.5];
+    let sex = if rng.random_bool(0.5) { Sex::Female } else { Sex::Male };
+    let generation = mp.generation.max(fp.generation) + 1;
+    let person = Person {
+        id,
+        sex,
+        birth_tick: clock.tick,
+        generation,
+        mother: Some(mp.id),
+        father: Some(fp.id),
+        node: NodeIndex::end(),
+        temperament,
+    };
+    // A newborn's systems start unprogrammed, at mid levels; care sets them in the first years.
+    let neuro = Neuro {
+        oxytocin: params.neuro.oxytocin_baseline,
+        receptor_density: 0.5,
+        dopamine: params.neuro.dopamine_baseline,
+        cortisol: params.stress.cortisol_baseline,
+        allostatic_load: 0.0,
+        gr_sensitivity: 0.5,
+    };
+    let bundle = (
+        Physiology(neuro),
+        Attachment(WorkingModel::new(0.25, 0.25, 0.0)),
+        Wellbeing { loneliness: 0.0, health: 1.0 },
+        Care { sensitivity: params.caregiving.base_sensitivity, early_care_quality: mcare.sensitivity },
+    );
+    let child = spawn_agent(world, person, bundle);
+    let mut events = Vec::with_capacity(2);
+    {
+        let mut graph = world.resource_mut::<SocialGraph>();
+        for (parent_node, parent_id) in [(mother.node, mp.id), (father_node, fp.id)] {
+            graph.add_bond([(parent_node, parent_id), (child.node, id)], true, BondState::new(BondKind::ParentChild, 0.5, clock.tick as u32));
+            events.push(BondEventRow {
+                tick: clock.tick,
+                event: BondEventKind::Formed,
+                agent_a: parent_id.min(id),
+                agent_b: parent_id.max(id),
+                kind: BondKind::ParentChild,
+                strength: 0.5,
+                bond_age_ticks: 0,
+            });
+        }
+    }
+    for entity in [mother.entity, father_entity] {
+        if let Some(mut history) = world.get_mut::<History>(entity) {
+            history.children += 1;
+            history.bonds_formed += 1;
+            if entity == mother.entity {
+                history.last_birth_tick = Some(clock.tick);
+            }
+        }
+    }
+    let mut tally = world.resource_mut::<TickTally>();
+    tally.births += 1;
+    tally.bonds_formed += 2;
+    let mut recorder = world.resource_mut::<Recorder>();
+    recorder.0.bond_events.extend(events);
+    recorder.0.births.push(BirthRow {
+        tick: clock.tick,
+        child: id,
+        mother: mp.id,
+        father: Some(fp.id),
+        sex,
+        generation,
+        mother_age_years: clock.age_years(mp.birth_tick),
+        mother_sensitivity: mcare.sensitivity,
+        father_sensitivity,
+        mother_category: mwm.category(),
+        mother_cortisol: mn.cortisol,
+        partner_bond_strength: partner_strength,
+    });
+}
+
+/// Population aggregates every tick; agent snapshots at the snapshot interval.
+pub fn record_tick(world: &mut World) {
+    let clock = *world.resource::<Clock>();
+    let tally = *world.resource::<TickTally>();
+    let adult_years = world.resource::<ModelParams>().0.life.adult_years;
+    let mut row = MetricsRow {
+        tick: clock.tick,
+        births: tally.births,
+        deaths: tally.deaths,
+        bonds_formed: tally.bonds_formed,
+        bonds_ended: tally.bonds_ended,
+        ..MetricsRow::default()
+    };
+    let graph = world.resource::<SocialGraph>();
+    row.bonds = graph.bond_count() as u64;
+    row.couples = graph.bonds.iter().flatten().filter(|b| b.state.kind == BondKind::Romantic).count() as u64;
+    let mut categories = [0u64; 4];
+    let members = &world.resource::<Roster>().members;
+    for m in members {
+        let e = world.entity(m.entity);
+        let (Some(person), Some(ph), Some(at), Some(wb)) =
+            (e.get::<Person>(), e.get::<Physiology>(), e.get::<Attachment>(), e.get::<Wellbeing>())
+        else {
+            continue;
+        };
+        row.population += 1;
+        row.mean_oxytocin += ph.0.oxytocin;
+        row.mean_dopamine += ph.0.dopamine;
+        row.mean_cortisol += ph.0.cortisol;
+        row.mean_allostatic_load += ph.0.allostatic_load;
+        row.mean_loneliness += wb.loneliness;
+        row.mean_health += wb.health;
+        row.max_generation = row.max_generation.max(person.generation);
+        if clock.age_years(person.birth_tick) >= adult_years {
+            row.adults += 1;
+            categories[at.0.category() as usize] += 1;
+        }
+    }
+    let n = row.population.max(1) as f64;
+    row.mean_bonds_per_agent = 2.0 * row.bonds as f64 / n;
+    for mean in [
+        &mut row.mean_oxytocin,
+        &mut row.mean_dopamine,
+        &mut row.mean_cortisol,
+        &mut row.mean_allostatic_load,
+        &mut row.mean_loneliness,
+        &mut row.mean_health,
+    ] {
+        *mean /= n;
+    }
+    let adults = row.adults.max(1) as f64;
+    row.adult_secure_share = categories[Category::Secure as usize] as f64 / adults;
+    row.adult_anxious_share = categories[Category::Anxious as usize] as f64 / adults;
+    row.adult_avoidant_share = categories[Category::Avoidant as usize] as f64 / adults;
+    row.adult_disorganised_share = categories[Category::Disorganised as usize] as f64 / adults;
+    let snapshot = clock.snapshot_every_ticks > 0 && clock.tick % clock.snapshot_every_ticks == 0;
+    let agents = if snapshot { snapshot_rows(world, clock) } else { Vec::new() };
+    let mut recorder = world.resource_mut::<Recorder>();
+    recorder.0.metrics.push(row);
+    recorder.0.agents.extend(agents);
+}
+
+fn snapshot_rows(world: &World, clock: Clock) -> Vec<AgentRow> {
+    let graph = world.resource::<SocialGraph>();
+    let members = &world.resource::<Roster>().members;
+    members
+        .iter()
+        .filter_map(|m| {
+            let e = world.entity(m.entity);
+            let person = e.get::<Person>()?;
+            let n = e.get::<Physiology>()?.0;
+            let wm = e.get::<Attachment>()?.0;
+            let wb = e.get::<Wellbeing>()?;
+            let care = e.get::<Care>()?;
+            let h = e.get::<History>()?;
+            let (bonds, close_bonds) = bond_counts(graph, m.node);
+            Some(AgentRow {
+                tick: clock.tick,
+                agent: person.id,
+                sex: person.sex,
+                birth_tick: person.birth_tick,
+                age_years: clock.age_years(person.birth_tick),
+                generation: person.generation,
+                mother: person.mother,
+                father: person.father,
+                oxytocin: n.oxytocin,
+                receptor_density: n.receptor_density,
+                dopamine: n.dopamine,
+                cortisol: n.cortisol,
+                allostatic_load: n.allostatic_load,
+                gr_sensitivity: n.gr_sensitivity,
+                anxiety: wm.anxiety,
+                avoidance: wm.avoidance,
+                disorganisation: wm.disorganisation,
+                prototype_anxiety: wm.prototype_anxiety,
+                prototype_avoidance: wm.prototype_avoidance,
+                category: wm.category(),
+                prototype_category: rules::categorise(
+                    wm.prototype_anxiety,
+                    wm.prototype_avoidance,
+                    wm.prototype_disorganisation,
+                ),
+                loneliness: wb.loneliness,
+                health: wb.health,
+                caregiving_sensitivity: care.sensitivity,
+                early_care_quality: care.early_care_quality,
+                bonds,
+                close_bonds,
+                partner: partner_of(graph, m.node).map(|(_, _, id)| id),
+                bonds_formed: h.bonds_formed,
+                bonds_lost: h.bonds_lost,
+                bereavements: h.bereavements,
+                longest_bond_ticks: h.longest_bond_ticks,
+                category_age1: h.category_age1,
+                category_age18: h.category_age18,
+                earned_security: h.earned_security,
+                children: h.children,
+            })
+        })
+        .collect()
+}
