@@ -1,1 +1,130 @@
+//! bondsim-cli: the `bondsim` command. Orchestration and messages only: configs are loaded and
+//! validated here, the science is in `bondsim-model`, the simulation in `bondsim-engine`, the
+//! dataset in `bondsim-io`.
 
+pub mod config;
+pub mod run;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::{ConfigError, Experiment};
+use crate::run::{OutputRefused, RunOptions};
+
+/// Exit status for bad input: a bad config, a refused output folder, a bad flag.
+pub const EXIT_BAD_INPUT: u8 = 2;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "bondsim",
+    version,
+    about = "Agent-based simulation of human bonding: oxytocin, dopamine and stress, attachment across generations, on an evolving social graph",
+    long_about = "bondsim simulates how human bonds form, last, break and pass down generations, following the \
+neurobiological account of attachment (Feldman 2017). Experiments are TOML configs (see configs/); \
+output is a Parquet dataset that polars, pandas, DuckDB and Spark read as one table (see docs/OUTPUT.md)."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run an experiment and write its dataset (tables agents, bond_events, births, deaths,
+    /// metrics, and manifest.json) to --out.
+    Run {
+        /// Experiment config (TOML). Without it, the embedded baseline (configs/baseline.toml) runs.
+        config: Option<PathBuf>,
+        /// Output folder; refused if it exists and is not empty, unless --overwrite.
+        #[arg(long, default_value = "out/baseline")]
+        out: PathBuf,
+        /// Override the config's experiment.seed.
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Override the config's execution.threads (0 = one per core). Results do not depend on it.
+        #[arg(long)]
+        threads: Option<u64>,
+        /// Replace bondsim's tables and manifest in a non-empty --out.
+        #[arg(long)]
+        overwrite: bool,
+        /// No progress bar or log lines; only errors and the closing summary line.
+        #[arg(long, short)]
+        quiet: bool,
+    },
+    /// Validate a config and print it resolved: every key, with the defaults filled in.
+    Config {
+        /// Experiment config (TOML). Without it, the embedded baseline.
+        config: Option<PathBuf>,
+    },
+}
+
+fn init_logging(quiet: bool) {
+    let level = if quiet { "warn" } else { "info" };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("BONDSIM_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())).with_target(false).try_init();
+}
+
+fn load(config: Option<&std::path::Path>) -> Result<(Experiment, config::Source), ConfigError> {
+    Experiment::load(config)
+}
+
+/// Runs the command line; returns the process exit status.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Config { config } => match load(config.as_deref()) {
+            Ok((experiment, _)) => {
+                print!("{}", toml::to_string(&experiment).expect("config serialises"));
+                ExitCode::SUCCESS
+            }
+            Err(e) => bad_input(&e.to_string()),
+        },
+        Command::Run { config, out, seed, threads, overwrite, quiet } => {
+            init_logging(quiet);
+            let (mut experiment, source) = match load(config.as_deref()) {
+                Ok(loaded) => loaded,
+                Err(e) => return bad_input(&e.to_string()),
+            };
+            if let Some(seed) = seed {
+                experiment.experiment.seed = seed;
+            }
+            if let Some(threads) = threads {
+                experiment.execution.threads = threads;
+                if let Some(e) = experiment.validate().into_iter().next() {
+                    return bad_input(&format!("--threads: {e}"));
+                }
+            }
+            let options = RunOptions { out, overwrite, quiet };
+            match run::run(&experiment, &source, &options) {
+                Ok(summary) => {
+                    let m = &summary.manifest;
+                    println!(
+                        "bondsim: run {} complete: {} ticks, {} agent_ticks in {:.2} wall_seconds ({:.0} agent-ticks/s), peak_rss_bytes {}, output_bytes {}; dataset in {}",
+                        m.run_id,
+                        m.ticks,
+                        m.agent_ticks,
+                        m.wall_seconds,
+                        m.agent_ticks_per_second,
+                        m.peak_rss_bytes,
+                        m.output_bytes,
+                        summary.out.display()
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(e) if e.is::<OutputRefused>() => bad_input(&e.to_string()),
+                Err(e) => {
+                    eprintln!("bondsim: error: {e:#}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+    }
+}
+
+fn bad_input(message: &str) -> ExitCode {
+    eprintln!("bondsim: error: {message}");
+    ExitCode::from(EXIT_BAD_INPUT)
+}

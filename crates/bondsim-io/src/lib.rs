@@ -1,1 +1,34 @@
+//! bondsim-io: the output of a run as a dataset.
+//!
+//! Arrow schemas and record-batch builders for each table ([`tables`]), the atomic Parquet
+//! dataset writer ([`writer`]) and the run manifest ([`manifest`]). The layout, every column and
+//! the manifest's fields are documented in docs/OUTPUT.md.
 
+pub mod manifest;
+pub mod tables;
+pub mod writer;
+
+use std::path::Path;
+
+pub use manifest::{MANIFEST, Manifest, peak_rss_bytes};
+pub use tables::{SCHEMA_VERSION, TABLES};
+pub use writer::{DatasetWriter, RunMeta, TableSummary};
+
+#[derive(Debug, thiserror::Error)]
+pub enum IoError {
+    #[error("{path}: {source}")]
+    Io { path: String, source: std::io::Error },
+    #[error("{path}: writing Parquet failed: {source}")]
+    Parquet { path: String, source: parquet::errors::ParquetError },
+    #[error("{path}: not a bondsim manifest: {message}")]
+    Manifest { path: String, message: String },
+}
+
+impl IoError {
+    pub fn io(path: &Path, source: std::io::Error) -> Self {
+        IoError::Io { path: path.display().to_string(), source }
+    }
+    pub fn parquet(path: &Path, source: parquet::errors::ParquetError) -> Self {
+        IoError::Parquet { path: path.display().to_string(), source }
+    }
+}

@@ -252,8 +252,9 @@ pub struct LifeParams {
     pub load_mortality: f64,
     /// Births per year to a partnered woman at peak fertility (1/year).
     pub fertility_per_year: f64,
-    /// Youngest and oldest ages at which a woman can give birth (years).
+    /// Youngest age at which a woman can give birth (years).
     pub fertile_from_years: f64,
+    /// Oldest age at which a woman can give birth (years).
     pub fertile_until_years: f64,
     /// Shortest interval between two births to one mother (years).
     pub birth_spacing_years: f64,
@@ -282,9 +283,12 @@ impl Default for LifeParams {
 pub struct FounderParams {
     /// Oldest founder (years); founders' ages are uniform on [0, max_age_years].
     pub max_age_years: f64,
-    /// Mean and spread of founders' attachment anxiety and avoidance (0–1).
+    /// Mean of founders' attachment anxiety (0–1).
     pub anxiety_mean: f64,
+    /// Mean of founders' attachment avoidance (0–1).
     pub avoidance_mean: f64,
+    /// Spread (standard deviation) of founders' anxiety and avoidance, also of their
+    /// disorganisation marker and receptor levels around their means (0–1).
     pub working_model_sd: f64,
     /// Bonds each founder starts with, drawn among founders of similar age (count).
     pub initial_bonds: u32,

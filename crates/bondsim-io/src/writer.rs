@@ -1,0 +1,149 @@
+//! The Parquet dataset writer: one file per table per run, in hive-style partitions
+//! (`<table>/run=<id>/part-00000.parquet`), zstd-compressed, with the resolved config and seed
+//! in the key-value metadata. Each file is written under a hidden temporary name that readers
+//! skip (`.part-00000.parquet.inprogress`) and renamed only when complete, so a crash never
+//! leaves a file that looks whole.
+
+use std::fs::{self, File};
+use std::path::{Path, PathBuf};
+
+use arrow_array::RecordBatch;
+use bondsim_engine::Output;
+use parquet::arrow::ArrowWriter;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::metadata::KeyValue;
+use parquet::file::properties::WriterProperties;
+
+use crate::tables::{self, SCHEMA_VERSION};
+use crate::IoError;
+
+/// Rows buffered per table before they are handed to the Parquet writer as one batch.
+const BATCH_ROWS: usize = 65_536;
+
+/// What identifies a run's files: stored in every file's key-value metadata.
+#[derive(Debug, Clone)]
+pub struct RunMeta {
+    pub run_id: String,
+    pub seed: u64,
+    /// The resolved experiment config, as TOML.
+    pub config_toml: String,
+    pub tick_days: f64,
+}
+
+/// Rows and bytes of one finished table file.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct TableSummary {
+    /// Path relative to the output folder.
+    pub path: String,
+    pub rows: u64,
+    pub bytes: u64,
+}
+
+struct TableWriter {
+    name: &'static str,
+    temp_path: PathBuf,
+    final_path: PathBuf,
+    relative: String,
+    writer: ArrowWriter<File>,
+    rows: u64,
+}
+
+impl TableWriter {
+    fn write(&mut self, batch: RecordBatch) -> Result<(), IoError> {
+        self.rows += batch.num_rows() as u64;
+        self.writer.write(&batch).map_err(|e| IoError::parquet(&self.temp_path, e))
+    }
+}
+
+/// Streams a run's rows into its Parquet files.
+pub struct DatasetWriter {
+    tables: Vec<TableWriter>,
+    pending: Output,
+}
+
+impl std::fmt::Debug for DatasetWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DatasetWriter").field("tables", &self.tables.len()).finish()
+    }
+}
+
+/// The folder of a run's partition of `table`.
+pub fn partition_dir(root: &Path, table: &str, run_id: &str) -> PathBuf {
+    root.join(table).join(format!("run={run_id}"))
+}
+
+impl DatasetWriter {
+    pub fn create(root: &Path, meta: &RunMeta) -> Result<Self, IoError> {
+        let mut tables = Vec::with_capacity(tables::TABLES.len());
+        for name in tables::TABLES {
+            let dir = partition_dir(root, name, &meta.run_id);
+            fs::create_dir_all(&dir).map_err(|e| IoError::io(&dir, e))?;
+            let final_path = dir.join("part-00000.parquet");
+            let temp_path = dir.join(".part-00000.parquet.inprogress");
+            let file = File::create(&temp_path).map_err(|e| IoError::io(&temp_path, e))?;
+            let props = WriterProperties::builder()
+                .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).expect("valid level")))
+                .set_key_value_metadata(Some(vec![
+                    KeyValue::new("bondsim.version".into(), env!("CARGO_PKG_VERSION").to_string()),
+                    KeyValue::new("bondsim.schema_version".into(), SCHEMA_VERSION.to_string()),
+                    KeyValue::new("bondsim.table".into(), name.to_string()),
+                    KeyValue::new("bondsim.run_id".into(), meta.run_id.clone()),
+                    KeyValue::new("bondsim.seed".into(), meta.seed.to_string()),
+                    KeyValue::new("bondsim.tick_days".into(), meta.tick_days.to_string()),
+                    KeyValue::new("bondsim.config".into(), meta.config_toml.clone()),
+                ]))
+                .build();
+            let schema = tables::schema(name).expect("known table");
+            let writer = ArrowWriter::try_new(file, schema, Some(props)).map_err(|e| IoError::parquet(&temp_path, e))?;
+            let relative = final_path.strip_prefix(root).unwrap_or(&final_path).to_string_lossy().into_owned();
+            tables.push(TableWriter { name, temp_path, final_path, relative, writer, rows: 0 });
+        }
+        Ok(Self { tables, pending: Output::default() })
+    }
+
+    /// Takes a drain of the engine's rows; writes a batch whenever a table has enough.
+    pub fn write(&mut self, mut output: Output) -> Result<(), IoError> {
+        let p = &mut self.pending;
+        p.agents.append(&mut output.agents);
+        p.bond_events.append(&mut output.bond_events);
+        p.births.append(&mut output.births);
+        p.deaths.append(&mut output.deaths);
+        p.metrics.append(&mut output.metrics);
+        self.flush(BATCH_ROWS)
+    }
+
+    fn flush(&mut self, at_least: usize) -> Result<(), IoError> {
+        let p = &mut self.pending;
+        for table in &mut self.tables {
+            let batch = match table.name {
+                "agents" if p.agents.len() >= at_least => tables::agents_batch(&std::mem::take(&mut p.agents)),
+                "bond_events" if p.bond_events.len() >= at_least => {
+                    tables::bond_events_batch(&std::mem::take(&mut p.bond_events))
+                }
+                "births" if p.births.len() >= at_least => tables::births_batch(&std::mem::take(&mut p.births)),
+                "deaths" if p.deaths.len() >= at_least => tables::deaths_batch(&std::mem::take(&mut p.deaths)),
+                "metrics" if p.metrics.len() >= at_least => tables::metrics_batch(&std::mem::take(&mut p.metrics)),
+                _ => continue,
+            };
+            if batch.num_rows() > 0 {
+                table.write(batch)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes what is left, closes each file, syncs it and renames it to its final name.
+    pub fn finish(mut self) -> Result<Vec<(String, TableSummary)>, IoError> {
+        self.flush(1)?;
+        let mut summaries = Vec::with_capacity(self.tables.len());
+        for table in self.tables {
+            let file = table.writer.into_inner().map_err(|e| IoError::parquet(&table.temp_path, e))?;
+            file.sync_all().map_err(|e| IoError::io(&table.temp_path, e))?;
+            drop(file);
+            fs::rename(&table.temp_path, &table.final_path).map_err(|e| IoError::io(&table.final_path, e))?;
+            let bytes = fs::metadata(&table.final_path).map_err(|e| IoError::io(&table.final_path, e))?.len();
+            summaries.push((table.name.to_string(), TableSummary { path: table.relative, rows: table.rows, bytes }));
+        }
+        Ok(summaries)
+    }
+}
