@@ -76,8 +76,7 @@ pub struct RecordSection {
     pub agents_every_ticks: u64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[derive(Default)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(deny_unknown_fields, default)]
 pub struct ExecutionSection {
     /// Worker threads; 0 = one per core. Results do not depend on it.
@@ -128,7 +127,8 @@ impl Experiment {
             None => (BASELINE_TOML.to_owned(), Source::Embedded),
             Some(p) => {
                 let source = Source::File(p.to_path_buf());
-                let bytes = std::fs::read(p).map_err(|error| ConfigError::Read { source_name: source.clone(), error })?;
+                let bytes =
+                    std::fs::read(p).map_err(|error| ConfigError::Read { source_name: source.clone(), error })?;
                 let text = String::from_utf8(bytes).map_err(|_| ConfigError::Syntax {
                     source_name: source.clone(),
                     message: "the file is not UTF-8 text".into(),
@@ -152,7 +152,11 @@ impl Experiment {
             }
         })?;
         let errors = experiment.validate();
-        if errors.is_empty() { Ok(experiment) } else { Err(ConfigError::Invalid { source_name: source.clone(), errors }) }
+        if errors.is_empty() {
+            Ok(experiment)
+        } else {
+            Err(ConfigError::Invalid { source_name: source.clone(), errors })
+        }
     }
 
     /// Every value outside its allowed range.
@@ -230,7 +234,10 @@ mod tests {
     #[test]
     fn an_out_of_range_value_names_key_value_and_range() {
         let err = parse("[model.contact]\nmax_bonds = 0\n").unwrap_err().to_string();
-        assert!(err.contains("model.contact.max_bonds") && err.contains("= 0") && err.contains("from 1 to 150"), "{err}");
+        assert!(
+            err.contains("model.contact.max_bonds") && err.contains("= 0") && err.contains("from 1 to 150"),
+            "{err}"
+        );
     }
 
     #[test]

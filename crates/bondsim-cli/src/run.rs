@@ -104,7 +104,8 @@ pub fn run(experiment: &Experiment, source: &Source, options: &RunOptions) -> Re
     };
     tracing::info!(run = %run_id, founders = settings.population, ticks, threads, "starting");
     let mut sim = Simulation::new(&settings, experiment.model.clone())?;
-    let meta = RunMeta { run_id: run_id.clone(), seed: settings.seed, config_toml: config, tick_days: settings.tick_days };
+    let meta =
+        RunMeta { run_id: run_id.clone(), seed: settings.seed, config_toml: config, tick_days: settings.tick_days };
     let mut writer = DatasetWriter::create(out, &meta)?;
     let progress = Progress::new(ticks, options.quiet);
     let mut agent_ticks = 0u64;
@@ -144,8 +145,10 @@ impl Progress {
         } else if std::io::stderr().is_terminal() {
             let bar = ProgressBar::new(total);
             bar.set_style(
-                ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:40} tick {pos}/{len} ({eta} left) {msg}")
-                    .expect("valid template"),
+                ProgressStyle::with_template(
+                    "{spinner} [{elapsed_precise}] {bar:40} tick {pos}/{len} ({eta} left) {msg}",
+                )
+                .expect("valid template"),
             );
             Progress::Bar(bar)
         } else {
@@ -157,13 +160,13 @@ impl Progress {
         match self {
             Progress::Bar(bar) => {
                 bar.set_position(tick);
-                if tick % 52 == 0 {
+                if tick.is_multiple_of(52) {
                     bar.set_message(format!("population {population}"));
                 }
             }
             Progress::Log { total } => {
                 let step = (total / 10).max(1);
-                if tick % step == 0 || tick == *total {
+                if tick.is_multiple_of(step) || tick == *total {
                     tracing::info!(tick, of = *total, population, "progress");
                 }
             }

@@ -159,7 +159,11 @@ fn normal(mean: f64, sd: f64) -> Normal<f64> {
 }
 
 /// Spawns one agent and its graph node; returns its roster entry.
-pub(crate) fn spawn_agent(world: &mut World, person: Person, bundle: (Physiology, Attachment, Wellbeing, Care)) -> Member {
+pub(crate) fn spawn_agent(
+    world: &mut World,
+    person: Person,
+    bundle: (Physiology, Attachment, Wellbeing, Care),
+) -> Member {
     let entity = world.spawn((person, bundle.0, bundle.1, bundle.2, bundle.3, History::default())).id();
     let node = world.resource_mut::<SocialGraph>().add_agent(entity);
     world.get_mut::<Person>(entity).expect("just spawned").node = node;
@@ -208,7 +212,10 @@ fn found_population(world: &mut World, size: u32) {
             Physiology(neuro),
             Attachment(wm),
             Wellbeing { loneliness: 0.0, health: 1.0 },
-            Care { sensitivity: params.caregiving.base_sensitivity, early_care_quality: params.caregiving.base_sensitivity },
+            Care {
+                sensitivity: params.caregiving.base_sensitivity,
+                early_care_quality: params.caregiving.base_sensitivity,
+            },
         );
         spawn_agent(world, person, bundle);
     }
@@ -242,7 +249,11 @@ fn link_founders(world: &mut World, params: &Params, clock: Clock) {
                 }
                 let (_, mother, sex) = by_age[rng.random_range(lo..hi)];
                 if sex == Sex::Female && graph.degree(mother.node) < max_bonds {
-                    graph.add_bond([(mother.node, mother.id), (member.node, member.id)], true, BondState::new(BondKind::ParentChild, 0.6, 0));
+                    graph.add_bond(
+                        [(mother.node, mother.id), (member.node, member.id)],
+                        true,
+                        BondState::new(BondKind::ParentChild, 0.6, 0),
+                    );
                     break;
                 }
             }
@@ -263,7 +274,11 @@ fn link_founders(world: &mut World, params: &Params, clock: Clock) {
             }
             let strength = 0.1 + 0.5 * rng.random::<f64>();
             let kind = chosen_kind(strength, &params.bonds);
-            graph.add_bond([(member.node, member.id), (other.node, other.id)], false, BondState::new(kind, strength, 0));
+            graph.add_bond(
+                [(member.node, member.id), (other.node, other.id)],
+                false,
+                BondState::new(kind, strength, 0),
+            );
         }
     }
 }

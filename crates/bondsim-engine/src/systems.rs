@@ -194,7 +194,11 @@ pub fn meet_new_people(
         if graph.are_bonded(a, b) || graph.degree(a) >= max_bonds || graph.degree(b) >= max_bonds {
             continue;
         }
-        graph.add_bond([(a, id_a), (b, id_b)], false, BondState::new(BondKind::Acquaintance, strength, clock.tick as u32));
+        graph.add_bond(
+            [(a, id_a), (b, id_b)],
+            false,
+            BondState::new(BondKind::Acquaintance, strength, clock.tick as u32),
+        );
         for node in [a, b] {
             if let Ok(mut history) = histories.get_mut(graph.entity(node)) {
                 history.bonds_formed += 1;
@@ -338,7 +342,6 @@ fn end_bond(
 /// Bonds that have faded break (claim 3: enduring, but not without contact); couples separate
 /// with a hazard that falls as their bond strengthens; close friends of opposite sex, both adult
 /// and unpartnered, may become a couple.
-#[allow(clippy::too_many_arguments)]
 pub fn break_and_partner(
     clock: Res<Clock>,
     params: Res<ModelParams>,
@@ -366,7 +369,8 @@ pub fn break_and_partner(
                 let insecurity = [0.5 * (a.anxiety + a.avoidance), 0.5 * (b.anxiety + b.avoidance)];
                 let hazard = rules::separation_per_year(state.strength, insecurity, &p.bonds);
                 if rng.random::<f64>() < per_tick(hazard, clock.dt_years) {
-                    let ended = end_bond(&mut graph, edge, BondEventKind::Separated, clock.tick, &mut recorder, &mut tally);
+                    let ended =
+                        end_bond(&mut graph, edge, BondEventKind::Separated, clock.tick, &mut recorder, &mut tally);
                     // Losing a partner is a stress spike (claim 7), half that of a death.
                     for node in [bond.a, bond.b] {
                         if let Ok((mut physiology, _)) = agents.get_mut(graph.entity(node)) {
@@ -431,7 +435,8 @@ pub fn update_stress_and_health(
 ) {
     let p = &params.0;
     let clock = *clock;
-    let mut rows: Vec<_> = agents.iter_mut().map(|(pe, ph, at, wb)| (pe, ph.into_inner(), at, wb.into_inner())).collect();
+    let mut rows: Vec<_> =
+        agents.iter_mut().map(|(pe, ph, at, wb)| (pe, ph.into_inner(), at, wb.into_inner())).collect();
     rows.par_iter_mut().for_each(|(person, physiology, attachment, wellbeing)| {
         let social = &field.slots[person.node.index()];
         let n = &mut physiology.0;
@@ -470,7 +475,8 @@ pub fn caregiving_and_development(
         let wm = &mut attachment.0;
         let age = clock.age_years(person.birth_tick);
         let plasticity = rules::plasticity(age, &p.development);
-        care.sensitivity = rules::caregiving_sensitivity(wm, n.cortisol, n.oxytocin, social.partner_strength, &p.caregiving);
+        care.sensitivity =
+            rules::caregiving_sensitivity(wm, n.cortisol, n.oxytocin, social.partner_strength, &p.caregiving);
         if age < p.life.adult_years {
             let received = caregiving_received(social, p.caregiving.orphan_care);
             let target = rules::development_target(&received, person.temperament);
@@ -515,7 +521,12 @@ fn caregiving_received(social: &FieldSlot, orphan_care: f64) -> CaregivingReceiv
         }
     } else {
         // No living parent: care from others, of a fixed (configurable) quality.
-        CaregivingReceived { quality: orphan_care, caregiver_anxiety: 0.3, caregiver_avoidance: 0.3, caregiver_fear: 0.3 }
+        CaregivingReceived {
+            quality: orphan_care,
+            caregiver_anxiety: 0.3,
+            caregiver_avoidance: 0.3,
+            caregiver_fear: 0.3,
+        }
     }
 }
 
@@ -665,8 +676,7 @@ pub fn apply_births(world: &mut World) {
 }
 
 fn give_birth(world: &mut World, mother: Member, params: &bondsim_model::Params, clock: Clock) {
-    let Some((father_node, partner_strength, _)) = partner_of(world.resource::<SocialGraph>(), mother.node)
-    else {
+    let Some((father_node, partner_strength, _)) = partner_of(world.resource::<SocialGraph>(), mother.node) else {
         return;
     };
     let father_entity = world.resource::<SocialGraph>().entity(father_node);
@@ -718,7 +728,11 @@ fn give_birth(world: &mut World, mother: Member, params: &bondsim_model::Params,
     {
         let mut graph = world.resource_mut::<SocialGraph>();
         for (parent_node, parent_id) in [(mother.node, mp.id), (father_node, fp.id)] {
-            graph.add_bond([(parent_node, parent_id), (child.node, id)], true, BondState::new(BondKind::ParentChild, 0.5, clock.tick as u32));
+            graph.add_bond(
+                [(parent_node, parent_id), (child.node, id)],
+                true,
+                BondState::new(BondKind::ParentChild, 0.5, clock.tick as u32),
+            );
             events.push(BondEventRow {
                 tick: clock.tick,
                 event: BondEventKind::Formed,

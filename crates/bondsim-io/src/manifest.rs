@@ -8,8 +8,8 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::writer::TableSummary;
 use crate::IoError;
+use crate::writer::TableSummary;
 
 pub const MANIFEST: &str = "manifest.json";
 
@@ -50,7 +50,8 @@ impl Manifest {
     pub fn read(dir: &Path) -> Result<Self, IoError> {
         let path = dir.join(MANIFEST);
         let text = fs::read_to_string(&path).map_err(|e| IoError::io(&path, e))?;
-        serde_json::from_str(&text).map_err(|e| IoError::Manifest { path: path.display().to_string(), message: e.to_string() })
+        serde_json::from_str(&text)
+            .map_err(|e| IoError::Manifest { path: path.display().to_string(), message: e.to_string() })
     }
 }
 

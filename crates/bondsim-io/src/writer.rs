@@ -14,8 +14,8 @@ use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::metadata::KeyValue;
 use parquet::file::properties::WriterProperties;
 
-use crate::tables::{self, SCHEMA_VERSION};
 use crate::IoError;
+use crate::tables::{self, SCHEMA_VERSION};
 
 /// Rows buffered per table before they are handed to the Parquet writer as one batch.
 const BATCH_ROWS: usize = 65_536;
@@ -94,7 +94,8 @@ impl DatasetWriter {
                 ]))
                 .build();
             let schema = tables::schema(name).expect("known table");
-            let writer = ArrowWriter::try_new(file, schema, Some(props)).map_err(|e| IoError::parquet(&temp_path, e))?;
+            let writer =
+                ArrowWriter::try_new(file, schema, Some(props)).map_err(|e| IoError::parquet(&temp_path, e))?;
             let relative = final_path.strip_prefix(root).unwrap_or(&final_path).to_string_lossy().into_owned();
             tables.push(TableWriter { name, temp_path, final_path, relative, writer, rows: 0 });
         }

@@ -296,13 +296,7 @@ pub struct FounderParams {
 
 impl Default for FounderParams {
     fn default() -> Self {
-        Self {
-            max_age_years: 80.0,
-            anxiety_mean: 0.35,
-            avoidance_mean: 0.35,
-            working_model_sd: 0.18,
-            initial_bonds: 6,
-        }
+        Self { max_age_years: 80.0, anxiety_mean: 0.35, avoidance_mean: 0.35, working_model_sd: 0.18, initial_bonds: 6 }
     }
 }
 

@@ -1,10 +1,7 @@
 //! The rules of the model: small pure functions, one per mechanism, each tested on its own.
 //! The claim of the science brief (MODEL.md, claims 1–10) each rule serves is in its doc.
 
-use crate::params::{
-    BondParams, CaregivingParams, DevelopmentParams, LifeParams, NeuroParams, StressParams,
-    per_tick,
-};
+use crate::params::{BondParams, CaregivingParams, DevelopmentParams, LifeParams, NeuroParams, StressParams, per_tick};
 use crate::state::{BondKind, BondState, Category, WorkingModel};
 
 /// Clamp to [0, 1]; NaN is a bug upstream and is not hidden here (it stays NaN for tests to catch).
@@ -21,8 +18,7 @@ pub fn relax(level: f64, target: f64, fraction: f64) -> f64 {
 /// through the sensitive period (half-way at `sensitive_period_midpoint_years`) to a small
 /// lifelong floor `adult_plasticity`. A logistic fall.
 pub fn plasticity(age_years: f64, p: &DevelopmentParams) -> f64 {
-    let fall = 1.0
-        / (1.0 + ((age_years - p.sensitive_period_midpoint_years) / p.sensitive_period_width_years).exp());
+    let fall = 1.0 / (1.0 + ((age_years - p.sensitive_period_midpoint_years) / p.sensitive_period_width_years).exp());
     p.adult_plasticity + (1.0 - p.adult_plasticity) * fall
 }
 
@@ -48,12 +44,7 @@ pub fn familiarity(total_contact_hours: f64, p: &BondParams) -> f64 {
 /// Claim 5 (bio-behavioural synchrony): how well two people's behaviour and physiology
 /// coordinate in contact, in [0, 1]. Higher with familiarity (the bond's history), lower with
 /// either partner's avoidance or disorganisation and with a mismatch of their stress levels.
-pub fn synchrony(
-    avoidance: [f64; 2],
-    cortisol: [f64; 2],
-    disorganisation: [f64; 2],
-    familiarity: f64,
-) -> f64 {
+pub fn synchrony(avoidance: [f64; 2], cortisol: [f64; 2], disorganisation: [f64; 2], familiarity: f64) -> f64 {
     let openness = 1.0 - 0.5 * (avoidance[0] + avoidance[1]);
     let physiological_match = 1.0 - 0.5 * (cortisol[0] - cortisol[1]).abs();
     let organisation = 1.0 - 0.3 * (disorganisation[0] + disorganisation[1]);
@@ -63,12 +54,7 @@ pub fn synchrony(
 /// Claim 6 (oxytocin–dopamine interplay): reward of one tick's contact with a partner, in [0, 1].
 /// Contact is necessary (claim 4: no contact, no reward); synchrony makes it rewarding and the
 /// partners' oxytocin-receptor density gates how salient it is.
-pub fn contact_reward(
-    contact_hours_per_week: f64,
-    synchrony: f64,
-    receptor_density: [f64; 2],
-    p: &BondParams,
-) -> f64 {
+pub fn contact_reward(contact_hours_per_week: f64, synchrony: f64, receptor_density: [f64; 2], p: &BondParams) -> f64 {
     let contact = 1.0 - (-contact_hours_per_week / p.reward_contact_hours).exp();
     let salience = 0.5 + 0.25 * (receptor_density[0] + receptor_density[1]);
     unit(contact * (0.25 + 0.75 * synchrony) * salience)
@@ -121,8 +107,10 @@ pub fn loneliness(felt_closeness: f64, desired_closeness: f64) -> f64 {
 /// Claim 7: the cortisol level stressors drive toward. Loneliness raises it; oxytocin above
 /// baseline (bonds) buffers it.
 pub fn cortisol_target(loneliness: f64, oxytocin: f64, oxytocin_baseline: f64, p: &StressParams) -> f64 {
-    unit(p.cortisol_baseline + p.cortisol_loneliness_gain * loneliness
-        - p.oxytocin_buffer * (oxytocin - oxytocin_baseline).max(0.0))
+    unit(
+        p.cortisol_baseline + p.cortisol_loneliness_gain * loneliness
+            - p.oxytocin_buffer * (oxytocin - oxytocin_baseline).max(0.0),
+    )
 }
 
 /// One tick of cortisol: recovery toward the target at a speed set by glucocorticoid-receptor
@@ -179,8 +167,7 @@ pub fn caregiving_sensitivity(
     p: &CaregivingParams,
 ) -> f64 {
     unit(
-        p.base_sensitivity * (1.0 - p.insecurity_cost * working_model.insecurity())
-            - p.stress_cost * cortisol
+        p.base_sensitivity * (1.0 - p.insecurity_cost * working_model.insecurity()) - p.stress_cost * cortisol
             + p.oxytocin_gain * oxytocin
             + p.partner_support_gain * partner_strength
             - 0.3 * working_model.disorganisation,
@@ -364,7 +351,8 @@ mod tests {
     #[test]
     fn the_same_poor_care_moves_an_infant_far_more_than_an_adult() {
         let p = DevelopmentParams::default();
-        let poor = CaregivingReceived { quality: 0.1, caregiver_anxiety: 0.8, caregiver_avoidance: 0.2, caregiver_fear: 0.3 };
+        let poor =
+            CaregivingReceived { quality: 0.1, caregiver_anxiety: 0.8, caregiver_avoidance: 0.2, caregiver_fear: 0.3 };
         let target = development_target(&poor, [0.0; 3]);
         let mut infant = WorkingModel::new(0.2, 0.2, 0.0);
         let mut adult = infant;

@@ -28,8 +28,7 @@ pub enum Category {
 }
 
 impl Category {
-    pub const ALL: [Category; 4] =
-        [Category::Secure, Category::Anxious, Category::Avoidant, Category::Disorganised];
+    pub const ALL: [Category; 4] = [Category::Secure, Category::Anxious, Category::Avoidant, Category::Disorganised];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -52,13 +51,8 @@ pub enum BondKind {
 }
 
 impl BondKind {
-    pub const ALL: [BondKind; 5] = [
-        BondKind::ParentChild,
-        BondKind::Romantic,
-        BondKind::CloseFriend,
-        BondKind::Friend,
-        BondKind::Acquaintance,
-    ];
+    pub const ALL: [BondKind; 5] =
+        [BondKind::ParentChild, BondKind::Romantic, BondKind::CloseFriend, BondKind::Friend, BondKind::Acquaintance];
 
     pub fn as_str(self) -> &'static str {
         match self {
