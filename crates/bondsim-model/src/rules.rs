@@ -311,9 +311,11 @@ mod tests {
     #[test]
     fn chosen_bonds_fall_into_layers_by_strength() {
         let p = BondParams::default();
-        assert_eq!(chosen_kind(0.05, &p), BondKind::Acquaintance);
-        assert_eq!(chosen_kind(0.4, &p), BondKind::Friend);
-        assert_eq!(chosen_kind(0.9, &p), BondKind::CloseFriend);
+        let between = 0.5 * (p.friend_strength + p.close_friend_strength);
+        assert_eq!(chosen_kind(p.friend_strength * 0.5, &p), BondKind::Acquaintance);
+        assert_eq!(chosen_kind(between, &p), BondKind::Friend);
+        assert_eq!(chosen_kind(p.close_friend_strength, &p), BondKind::CloseFriend);
+        assert_eq!(chosen_kind(0.95, &p), BondKind::CloseFriend);
     }
 
     #[test]
