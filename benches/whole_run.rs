@@ -7,7 +7,14 @@ use bondsim_model::Params;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
 fn one_year(founders: u32, threads: usize) {
-    let settings = Settings { seed: 1, population: founders, tick_days: 7.0, snapshot_every_ticks: 52, threads };
+    let settings = Settings {
+        seed: 1,
+        population: founders,
+        tick_days: 7.0,
+        snapshot_every_ticks: 52,
+        threads,
+        interventions: Vec::new(),
+    };
     let mut sim = Simulation::new(&settings, Params::default()).expect("thread pool");
     for _ in 0..52 {
         sim.step();

@@ -12,6 +12,9 @@ fn doc_type(data_type: &DataType, nullable: bool) -> String {
         DataType::Dictionary(k, v) if **k == DataType::UInt8 && **v == DataType::Utf8 => {
             "dictionary<uint8, utf8>".to_string()
         }
+        DataType::Dictionary(k, v) if **k == DataType::UInt16 && **v == DataType::Utf8 => {
+            "dictionary<uint16, utf8>".to_string()
+        }
         other => panic!("type {other} has no documented name"),
     };
     if nullable { format!("{base}, nullable") } else { base }

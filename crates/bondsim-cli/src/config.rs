@@ -3,8 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
-use bondsim_model::Params;
 use bondsim_model::params::{Checker, InvalidParam};
+use bondsim_model::{Intervention, Params};
 use serde::{Deserialize, Serialize};
 
 /// The baseline experiment, embedded so that `bondsim run` works with no file at hand.
@@ -21,6 +21,9 @@ pub struct Experiment {
     pub record: RecordSection,
     pub execution: ExecutionSection,
     pub model: Params,
+    /// Interventions, as `[[interventions]]` tables (none in the baseline).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub interventions: Vec<Intervention>,
 }
 
 impl Default for ExperimentSection {
@@ -181,6 +184,16 @@ impl Experiment {
         c.int("execution.threads", self.execution.threads, 0, 1024);
         let mut errors = c.errors;
         errors.extend(self.model.validate("model"));
+        for (index, intervention) in self.interventions.iter().enumerate() {
+            errors.extend(intervention.validate(index));
+            if intervention.start_year > self.time.years {
+                errors.push(InvalidParam {
+                    key: format!("interventions[{index}].start_year"),
+                    value: intervention.start_year.to_string(),
+                    allowed: format!("must be within the run (time.years = {})", self.time.years),
+                });
+            }
+        }
         errors
     }
 

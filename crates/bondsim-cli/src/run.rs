@@ -101,6 +101,7 @@ pub fn run(experiment: &Experiment, source: &Source, options: &RunOptions) -> Re
         tick_days: experiment.time.tick_days,
         snapshot_every_ticks: experiment.record.agents_every_ticks as u32,
         threads,
+        interventions: experiment.interventions.clone(),
     };
     tracing::info!(run = %run_id, founders = settings.population, ticks, threads, "starting");
     let mut sim = Simulation::new(&settings, experiment.model.clone())?;

@@ -57,3 +57,20 @@ pub struct History {
     pub last_birth_tick: Option<i64>,
     pub children: u32,
 }
+
+/// What interventions currently do to an agent.
+#[derive(Component, Debug, Clone, Copy)]
+pub struct Exposure {
+    /// Contact budget multiplier while `tick < isolated_until`.
+    pub contact_factor: f64,
+    pub isolated_until: i64,
+    /// Added to caregiving sensitivity while `tick < supported_until`.
+    pub sensitivity_boost: f64,
+    pub supported_until: i64,
+}
+
+impl Default for Exposure {
+    fn default() -> Self {
+        Self { contact_factor: 1.0, isolated_until: i64::MIN, sensitivity_boost: 0.0, supported_until: i64::MIN }
+    }
+}

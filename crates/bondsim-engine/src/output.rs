@@ -11,15 +11,18 @@ pub enum BondEventKind {
     Partnered,
     Separated,
     Bereaved,
+    /// Ended by a `loss` intervention.
+    Lost,
 }
 
 impl BondEventKind {
-    pub const ALL: [BondEventKind; 5] = [
+    pub const ALL: [BondEventKind; 6] = [
         BondEventKind::Formed,
         BondEventKind::Broken,
         BondEventKind::Partnered,
         BondEventKind::Separated,
         BondEventKind::Bereaved,
+        BondEventKind::Lost,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -29,6 +32,7 @@ impl BondEventKind {
             BondEventKind::Partnered => "partnered",
             BondEventKind::Separated => "separated",
             BondEventKind::Bereaved => "bereaved",
+            BondEventKind::Lost => "lost",
         }
     }
 }
@@ -145,6 +149,17 @@ pub struct AgentRow {
     pub children: u32,
 }
 
+/// An agent affected by an intervention.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InterventionRow {
+    pub tick: i64,
+    pub name: String,
+    pub kind: bondsim_model::InterventionKind,
+    pub agent: u64,
+    /// Tick at which the effect ends (exclusive); equal to `tick` for a loss.
+    pub until_tick: i64,
+}
+
 /// Everything recorded since the last drain.
 #[derive(Debug, Default)]
 pub struct Output {
@@ -153,4 +168,5 @@ pub struct Output {
     pub deaths: Vec<DeathRow>,
     pub metrics: Vec<MetricsRow>,
     pub agents: Vec<AgentRow>,
+    pub interventions: Vec<InterventionRow>,
 }

@@ -18,6 +18,7 @@ pub enum Purpose {
     Mortality = 5,
     Birth = 6,
     Newborn = 7,
+    Intervention = 8,
 }
 
 /// SplitMix64 finaliser: a bijective mix with good avalanche, used to combine keys.

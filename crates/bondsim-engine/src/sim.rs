@@ -2,12 +2,12 @@
 
 use bevy_ecs::prelude::*;
 use bondsim_model::rules::{chosen_kind, unit};
-use bondsim_model::{BondKind, BondState, Neuro, Params, Sex, WorkingModel};
+use bondsim_model::{BondKind, BondState, Intervention, Neuro, Params, Sex, WorkingModel};
 use petgraph::stable_graph::NodeIndex;
 use rand::RngExt;
 use rand_distr::{Distribution, Normal};
 
-use crate::components::{Attachment, Care, History, Person, Physiology, Wellbeing};
+use crate::components::{Attachment, Care, Exposure, History, Person, Physiology, Wellbeing};
 use crate::graph::SocialGraph;
 use crate::output::Output;
 use crate::rng::{Purpose, stream};
@@ -26,7 +26,21 @@ pub struct Settings {
     pub snapshot_every_ticks: u32,
     /// Worker threads for the parallel phases; results do not depend on it.
     pub threads: usize,
+    /// Interventions of the experiment, applied at their times.
+    pub interventions: Vec<Intervention>,
 }
+
+/// An intervention with its window in ticks: active while `start_tick <= tick < end_tick`.
+#[derive(Debug, Clone)]
+pub struct PlannedIntervention {
+    pub index: usize,
+    pub spec: Intervention,
+    pub start_tick: i64,
+    pub end_tick: i64,
+}
+
+#[derive(Resource, Debug, Default)]
+pub struct InterventionPlan(pub Vec<PlannedIntervention>);
 
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
@@ -117,6 +131,23 @@ impl Simulation {
         world.insert_resource(systems::AgentView::default());
         world.insert_resource(systems::SocialField::default());
         world.insert_resource(ModelParams(params));
+        let ticks_of = |years: f64| (years / dt_years).round() as i64;
+        world.insert_resource(InterventionPlan(
+            settings
+                .interventions
+                .iter()
+                .enumerate()
+                .map(|(index, spec)| {
+                    let start_tick = ticks_of(spec.start_year).max(1);
+                    PlannedIntervention {
+                        index,
+                        spec: spec.clone(),
+                        start_tick,
+                        end_tick: start_tick + ticks_of(spec.duration_years),
+                    }
+                })
+                .collect(),
+        ));
         found_population(&mut world, settings.population);
         Ok(Self { world, schedule: systems::tick_schedule(), pool })
     }
@@ -164,7 +195,8 @@ pub(crate) fn spawn_agent(
     person: Person,
     bundle: (Physiology, Attachment, Wellbeing, Care),
 ) -> Member {
-    let entity = world.spawn((person, bundle.0, bundle.1, bundle.2, bundle.3, History::default())).id();
+    let entity =
+        world.spawn((person, bundle.0, bundle.1, bundle.2, bundle.3, History::default(), Exposure::default())).id();
     let node = world.resource_mut::<SocialGraph>().add_agent(entity);
     world.get_mut::<Person>(entity).expect("just spawned").node = node;
     let member = Member { id: person.id, entity, node };

@@ -7,17 +7,17 @@
 use bevy_ecs::prelude::*;
 use bondsim_model::params::per_tick;
 use bondsim_model::rules::{self, CaregivingReceived};
-use bondsim_model::{BondKind, BondState, Category, Neuro, Sex, WorkingModel};
+use bondsim_model::{BondKind, BondState, Category, InterventionKind, Neuro, Sex, WorkingModel};
 use petgraph::stable_graph::{EdgeIndex, NodeIndex};
 use rand::RngExt;
 use rand_distr::{Distribution, Normal};
 use rayon::prelude::*;
 
-use crate::components::{Attachment, Care, History, Person, Physiology, Wellbeing};
+use crate::components::{Attachment, Care, Exposure, History, Person, Physiology, Wellbeing};
 use crate::graph::{Bond, SocialGraph};
-use crate::output::{AgentRow, BirthRow, BondEventKind, BondEventRow, DeathRow, MetricsRow};
+use crate::output::{AgentRow, BirthRow, BondEventKind, BondEventRow, DeathRow, InterventionRow, MetricsRow};
 use crate::rng::{Purpose, pair_key, stream};
-use crate::sim::{Clock, Member, ModelParams, Recorder, Roster, TickTally, spawn_agent};
+use crate::sim::{Clock, InterventionPlan, Member, ModelParams, Recorder, Roster, TickTally, spawn_agent};
 
 /// The order of a tick (ARCHITECTURE brief, "A tick's phases").
 pub fn tick_schedule() -> Schedule {
@@ -25,6 +25,7 @@ pub fn tick_schedule() -> Schedule {
     schedule.add_systems(
         (
             advance_clock,
+            apply_interventions,
             refresh_agent_view,
             meet_new_people,
             share_contact_time,
@@ -96,19 +97,128 @@ fn is_close(kind: BondKind) -> bool {
 }
 
 /// The share of an agent's contact time a bond asks for.
-/// Rising with strength, so people give most time to their strongest bonds (claim 3), with a
-/// floor so that a new acquaintance gets enough contact to find out whether it is rewarding.
-fn contact_weight(bond: &BondState) -> f64 {
-    bond.kind.closeness_weight() * (0.1 + bond.strength)
-}
-
 pub fn advance_clock(mut clock: ResMut<Clock>, mut tally: ResMut<TickTally>) {
     clock.tick += 1;
     *tally = TickTally::default();
 }
 
+/// Interventions that start this tick: isolation and loss select their agents now (each eligible
+/// agent with probability `share`, from its own stream); caregiving support selects parents at
+/// births during its window (see `give_birth`).
+pub fn apply_interventions(world: &mut World) {
+    let clock = *world.resource::<Clock>();
+    let starting: Vec<_> =
+        world.resource::<InterventionPlan>().0.iter().filter(|i| i.start_tick == clock.tick).cloned().collect();
+    if starting.is_empty() {
+        return;
+    }
+    let params = world.resource::<ModelParams>().0.clone();
+    let members = world.resource::<Roster>().members.clone();
+    for planned in starting {
+        let spec = &planned.spec;
+        if spec.kind == InterventionKind::CaregivingSupport {
+            continue;
+        }
+        for m in &members {
+            let Some(person) = world.get::<Person>(m.entity) else { continue };
+            let age = clock.age_years(person.birth_tick);
+            let mut rng = stream(clock.seed, Purpose::Intervention, m.id, planned.index as u64);
+            if age < spec.min_age_years || age > spec.max_age_years || rng.random::<f64>() >= spec.share {
+                continue;
+            }
+            let until_tick = match spec.kind {
+                InterventionKind::Isolation => {
+                    if let Some(mut exposure) = world.get_mut::<Exposure>(m.entity) {
+                        exposure.contact_factor = spec.contact_factor();
+                        exposure.isolated_until = planned.end_tick;
+                    }
+                    planned.end_tick
+                }
+                InterventionKind::Loss => {
+                    lose_strongest_close_bond(world, *m, &params, clock);
+                    clock.tick
+                }
+                InterventionKind::CaregivingSupport => unreachable!("selected at births"),
+            };
+            world.resource_mut::<Recorder>().0.interventions.push(InterventionRow {
+                tick: clock.tick,
+                name: spec.name.clone(),
+                kind: spec.kind,
+                agent: m.id,
+                until_tick,
+            });
+        }
+    }
+}
+
+/// A loss: the agent's strongest close bond ends, with the effects of a bereavement on the agent.
+fn lose_strongest_close_bond(world: &mut World, member: Member, params: &bondsim_model::Params, clock: Clock) {
+    let graph = world.resource::<SocialGraph>();
+    let strongest = graph
+        .bonds_of(member.node)
+        .into_iter()
+        .filter_map(|e| graph.bonds[e.index()].map(|b| (e, b)))
+        .filter(|(_, b)| is_close(b.state.kind))
+        .max_by(|(ea, a), (eb, b)| a.state.strength.total_cmp(&b.state.strength).then(eb.cmp(ea)));
+    let Some((edge, _)) = strongest else { return };
+    let Some(bond) = world.resource_mut::<SocialGraph>().remove_bond(edge) else { return };
+    let other_node = bond.other(member.node);
+    let other = world.resource::<SocialGraph>().entity(other_node);
+    let other_id = if bond.id_a == member.id { bond.id_b } else { bond.id_a };
+    bereave(world, member.entity, &bond.state, params, clock);
+    if let Some(mut history) = world.get_mut::<History>(other) {
+        history.bonds_lost += 1;
+    }
+    world.resource_mut::<TickTally>().bonds_ended += 1;
+    world.resource_mut::<Recorder>().0.bond_events.push(BondEventRow {
+        tick: clock.tick,
+        event: BondEventKind::Lost,
+        agent_a: member.id,
+        agent_b: other_id,
+        kind: bond.state.kind,
+        strength: bond.state.strength,
+        bond_age_ticks: clock.tick - i64::from(bond.state.formed_tick),
+    });
+}
+
+/// Caregiving support active at a birth: each parent in the age range is supported with
+/// probability `share`.
+fn support_parents(world: &mut World, parents: [(Member, f64); 2], clock: Clock) {
+    let active: Vec<_> = world
+        .resource::<InterventionPlan>()
+        .0
+        .iter()
+        .filter(|i| {
+            i.spec.kind == InterventionKind::CaregivingSupport && i.start_tick <= clock.tick && clock.tick < i.end_tick
+        })
+        .cloned()
+        .collect();
+    for planned in active {
+        let spec = &planned.spec;
+        for (parent, age) in parents {
+            let mut rng =
+                stream(clock.seed, Purpose::Intervention, parent.id, (planned.index as u64) << 32 | clock.tick as u64);
+            if age < spec.min_age_years || age > spec.max_age_years || rng.random::<f64>() >= spec.share {
+                continue;
+            }
+            let until_tick = clock.tick + (spec.child_under_years() / clock.dt_years).round() as i64;
+            if let Some(mut exposure) = world.get_mut::<Exposure>(parent.entity) {
+                exposure.sensitivity_boost = spec.sensitivity_boost();
+                exposure.supported_until = until_tick;
+            }
+            world.resource_mut::<Recorder>().0.interventions.push(InterventionRow {
+                tick: clock.tick,
+                name: spec.name.clone(),
+                kind: spec.kind,
+                agent: parent.id,
+                until_tick,
+            });
+        }
+    }
+}
+
 pub fn refresh_agent_view(
-    agents: Query<(&Person, &Physiology, &Attachment, &Care)>,
+    agents: Query<(&Person, &Physiology, &Attachment, &Care, &Exposure)>,
     clock: Res<Clock>,
     params: Res<ModelParams>,
     graph: Res<SocialGraph>,
@@ -116,7 +226,8 @@ pub fn refresh_agent_view(
 ) {
     view.slots.clear();
     view.slots.resize(graph.node_bound(), AgentSlot::default());
-    for (person, physiology, attachment, care) in &agents {
+    for (person, physiology, attachment, care, exposure) in &agents {
+        let isolation = if clock.tick < exposure.isolated_until { exposure.contact_factor } else { 1.0 };
         view.slots[person.node.index()] = AgentSlot {
             alive: true,
             id: person.id,
@@ -128,7 +239,7 @@ pub fn refresh_agent_view(
             cortisol: physiology.0.cortisol,
             receptor_density: physiology.0.receptor_density,
             sensitivity: care.sensitivity,
-            budget_hours_per_week: params.0.contact.weekly_social_hours,
+            budget_hours_per_week: params.0.contact.weekly_social_hours * isolation,
         };
     }
 }
@@ -168,14 +279,13 @@ pub fn meet_new_people(
                 let friend_degree = shared_graph.degree(friend);
                 shared_graph.graph.neighbors(friend).nth(rng.random_range(0..friend_degree))?
             } else {
-                let stranger = members[rng.random_range(0..members.len())].node;
-                let age_gap = (slots[stranger.index()].age_years - me.age_years).abs();
-                let accept = 0.5f64.powf(age_gap / p.age_similarity_years);
-                if rng.random::<f64>() >= accept {
-                    return None;
-                }
-                stranger
+                members[rng.random_range(0..members.len())].node
             };
+            // Age homophily on both paths: people befriend people of about their age.
+            let age_gap = (slots[other.index()].age_years - me.age_years).abs();
+            if rng.random::<f64>() >= 0.5f64.powf(age_gap / p.age_similarity_years) {
+                return None;
+            }
             let them = &slots[other.index()];
             let openness = 1.0 - 0.25 * (me.avoidance + them.avoidance);
             if other == m.node || them.age_years < 3.0 || rng.random::<f64>() >= openness {
@@ -230,16 +340,20 @@ pub fn share_contact_time(
     let slots = &view.slots;
     field.slots.clear();
     field.slots.resize(slots.len(), FieldSlot::default());
+    let bond_params = &params.0.bonds;
+    let weight = |state: &BondState| {
+        let age_years = (clock.tick - i64::from(state.formed_tick)) as f64 * clock.dt_years;
+        rules::contact_weight(state.kind, state.strength, age_years, bond_params)
+    };
     for bond in graph.bonds.iter().flatten() {
-        let w = contact_weight(&bond.state);
+        let w = weight(&bond.state);
         field.slots[bond.a.index()].weight_sum += w;
         field.slots[bond.b.index()].weight_sum += w;
     }
     let fields = &field.slots;
-    let bond_params = &params.0.bonds;
     graph.bonds.par_iter_mut().flatten().for_each(|bond| {
         let (a, b) = (&slots[bond.a.index()], &slots[bond.b.index()]);
-        let w = contact_weight(&bond.state);
+        let w = weight(&bond.state);
         let offer_a = a.budget_hours_per_week * w / fields[bond.a.index()].weight_sum;
         let offer_b = b.budget_hours_per_week * w / fields[bond.b.index()].weight_sum;
         let hours_per_week = offer_a.min(offer_b);
@@ -383,7 +497,7 @@ pub fn break_and_partner(
                     None
                 }
             }
-            BondKind::CloseFriend => {
+            BondKind::CloseFriend | BondKind::Friend => {
                 let eligible = a.female != b.female
                     && a.age_years >= p.life.adult_years
                     && b.age_years >= p.life.adult_years
@@ -392,7 +506,9 @@ pub fn break_and_partner(
                     && field.slots[bond.b.index()].partner.is_none()
                     && !partnered_now[bond.a.index()]
                     && !partnered_now[bond.b.index()];
-                if eligible && rng.random::<f64>() < per_tick(p.bonds.partnering_per_year, clock.dt_years) {
+                // Attraction grows with the friendship: full rate from close-friend strength up.
+                let rate = p.bonds.partnering_per_year * (state.strength / p.bonds.close_friend_strength).min(1.0);
+                if eligible && rng.random::<f64>() < per_tick(rate, clock.dt_years) {
                     partnered_now[bond.a.index()] = true;
                     partnered_now[bond.b.index()] = true;
                     if let Some(b) = graph.bonds[slot].as_mut() {
@@ -461,22 +577,24 @@ pub fn caregiving_and_development(
     clock: Res<Clock>,
     params: Res<ModelParams>,
     field: Res<SocialField>,
-    mut agents: Query<(&Person, &mut Physiology, &mut Attachment, &mut Care, &mut History)>,
+    mut agents: Query<(&Person, &mut Physiology, &mut Attachment, &mut Care, &mut History, &Exposure)>,
 ) {
     let p = &params.0;
     let clock = *clock;
     let mut rows: Vec<_> = agents
         .iter_mut()
-        .map(|(pe, ph, at, ca, hi)| (pe, ph.into_inner(), at.into_inner(), ca.into_inner(), hi.into_inner()))
+        .map(|(pe, ph, at, ca, hi, ex)| (pe, ph.into_inner(), at.into_inner(), ca.into_inner(), hi.into_inner(), ex))
         .collect();
-    rows.par_iter_mut().for_each(|(person, physiology, attachment, care, history)| {
+    rows.par_iter_mut().for_each(|(person, physiology, attachment, care, history, exposure)| {
         let social = &field.slots[person.node.index()];
         let n = &mut physiology.0;
         let wm = &mut attachment.0;
         let age = clock.age_years(person.birth_tick);
         let plasticity = rules::plasticity(age, &p.development);
-        care.sensitivity =
-            rules::caregiving_sensitivity(wm, n.cortisol, n.oxytocin, social.partner_strength, &p.caregiving);
+        let support = if clock.tick < exposure.supported_until { exposure.sensitivity_boost } else { 0.0 };
+        care.sensitivity = rules::unit(
+            rules::caregiving_sensitivity(wm, n.cortisol, n.oxytocin, social.partner_strength, &p.caregiving) + support,
+        );
         if age < p.life.adult_years {
             let received = caregiving_received(social, p.caregiving.orphan_care);
             let target = rules::development_target(&received, person.temperament);
@@ -753,6 +871,12 @@ fn give_birth(world: &mut World, mother: Member, params: &bondsim_model::Params,
             }
         }
     }
+    let father_member = Member { id: fp.id, entity: father_entity, node: father_node };
+    support_parents(
+        world,
+        [(mother, clock.age_years(mp.birth_tick)), (father_member, clock.age_years(fp.birth_tick))],
+        clock,
+    );
     let mut tally = world.resource_mut::<TickTally>();
     tally.births += 1;
     tally.bonds_formed += 2;

@@ -3,20 +3,20 @@
 
 use std::sync::Arc;
 
-use arrow_array::types::UInt8Type;
+use arrow_array::types::{UInt8Type, UInt16Type};
 use arrow_array::{
     ArrayRef, BooleanArray, DictionaryArray, Float64Array, Int64Array, RecordBatch, StringArray, UInt8Array,
     UInt32Array, UInt64Array,
 };
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
-use bondsim_engine::output::{AgentRow, BirthRow, BondEventKind, BondEventRow, DeathRow, MetricsRow};
-use bondsim_model::{BondKind, Category, Sex};
+use bondsim_engine::output::{AgentRow, BirthRow, BondEventKind, BondEventRow, DeathRow, InterventionRow, MetricsRow};
+use bondsim_model::{BondKind, Category, InterventionKind, Sex};
 
 /// Version of the dataset's schema; bumped on any change of a table's columns.
 pub const SCHEMA_VERSION: &str = "1";
 
 /// The tables of a run, in the order they are written.
-pub const TABLES: [&str; 5] = ["agents", "bond_events", "births", "deaths", "metrics"];
+pub const TABLES: [&str; 6] = ["agents", "bond_events", "births", "deaths", "metrics", "interventions"];
 
 fn dict() -> DataType {
     DataType::Dictionary(Box::new(DataType::UInt8), Box::new(DataType::Utf8))
@@ -150,8 +150,19 @@ pub fn metrics_schema() -> SchemaRef {
     Arc::new(Schema::new(fields))
 }
 
+pub fn interventions_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        i64c("tick"),
+        field("name", DataType::Dictionary(Box::new(DataType::UInt16), Box::new(DataType::Utf8)), false),
+        field("kind", dict(), false),
+        u64c("agent_id"),
+        i64c("until_tick"),
+    ]))
+}
+
 pub fn schema(table: &str) -> Option<SchemaRef> {
     Some(match table {
+        "interventions" => interventions_schema(),
         "agents" => agents_schema(),
         "bond_events" => bond_events_schema(),
         "births" => births_schema(),
@@ -328,6 +339,21 @@ pub fn metrics_batch(rows: &[MetricsRow]) -> RecordBatch {
             f64s(rows, |r| r.adult_avoidant_share),
             f64s(rows, |r| r.adult_disorganised_share),
             u32s(rows, |r| r.max_generation),
+        ],
+    )
+}
+
+pub fn interventions_batch(rows: &[InterventionRow]) -> RecordBatch {
+    let kinds: Vec<&str> = InterventionKind::ALL.iter().map(|k| k.as_str()).collect();
+    let names: DictionaryArray<UInt16Type> = rows.iter().map(|r| r.name.as_str()).collect();
+    batch(
+        interventions_schema(),
+        vec![
+            i64s(rows, |r| r.tick),
+            Arc::new(names),
+            dictionary(rows, &kinds, |r| Some(r.kind as u8)),
+            u64s(rows, |r| r.agent),
+            i64s(rows, |r| r.until_tick),
         ],
     )
 }

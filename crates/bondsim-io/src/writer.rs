@@ -110,6 +110,7 @@ impl DatasetWriter {
         p.births.append(&mut output.births);
         p.deaths.append(&mut output.deaths);
         p.metrics.append(&mut output.metrics);
+        p.interventions.append(&mut output.interventions);
         self.flush(BATCH_ROWS)
     }
 
@@ -124,6 +125,9 @@ impl DatasetWriter {
                 "births" if p.births.len() >= at_least => tables::births_batch(&std::mem::take(&mut p.births)),
                 "deaths" if p.deaths.len() >= at_least => tables::deaths_batch(&std::mem::take(&mut p.deaths)),
                 "metrics" if p.metrics.len() >= at_least => tables::metrics_batch(&std::mem::take(&mut p.metrics)),
+                "interventions" if p.interventions.len() >= at_least => {
+                    tables::interventions_batch(&std::mem::take(&mut p.interventions))
+                }
                 _ => continue,
             };
             if batch.num_rows() > 0 {

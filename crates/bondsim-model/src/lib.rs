@@ -5,9 +5,11 @@
 //! I/O, no threads: every rule is a small function, tested against the behaviour it is meant to
 //! have. The engine decides when and to whom a rule applies.
 
+pub mod interventions;
 pub mod params;
 pub mod rules;
 pub mod state;
 
+pub use interventions::{Intervention, InterventionKind};
 pub use params::{InvalidParam, Params, per_tick};
 pub use state::{BondKind, BondState, Category, Neuro, Sex, WorkingModel};

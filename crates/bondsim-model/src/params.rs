@@ -74,6 +74,11 @@ pub struct BondParams {
     pub break_strength: f64,
     /// Strength a new acquaintance starts with (0–1).
     pub initial_strength: f64,
+    /// Extra share of contact time a new bond asks for while it is new: the dopamine response
+    /// to novelty, which gives a new acquaintance the chance to become rewarding (weight units).
+    pub novelty_weight: f64,
+    /// Time over which the novelty of a bond fades, by 63 % (years).
+    pub novelty_years: f64,
     /// Yearly chance that a close pair of unpartnered adults becomes a couple (1/year).
     pub partnering_per_year: f64,
     /// Base separation hazard of a couple, scaled by the bond's weakness (1/year).
@@ -92,6 +97,8 @@ impl Default for BondParams {
             close_friend_strength: 0.4,
             break_strength: 0.06,
             initial_strength: 0.1,
+            novelty_weight: 0.6,
+            novelty_years: 0.25,
             partnering_per_year: 2.0,
             separation_per_year: 0.25,
         }
@@ -202,8 +209,8 @@ impl Default for DevelopmentParams {
             sensitive_period_width_years: 0.5,
             adult_plasticity: 0.03,
             development_per_year: 3.0,
-            temperament_sd: 0.12,
-            repair_per_year: 2.0,
+            temperament_sd: 0.22,
+            repair_per_year: 0.5,
             loss_shock: 0.5,
         }
     }
@@ -230,7 +237,7 @@ pub struct CaregivingParams {
 impl Default for CaregivingParams {
     fn default() -> Self {
         Self {
-            base_sensitivity: 0.7,
+            base_sensitivity: 0.58,
             insecurity_cost: 0.5,
             stress_cost: 0.4,
             oxytocin_gain: 0.2,
@@ -268,7 +275,7 @@ impl Default for LifeParams {
             gompertz_a_per_year: 4.0e-5,
             gompertz_b: 0.095,
             load_mortality: 1.5,
-            fertility_per_year: 0.25,
+            fertility_per_year: 0.19,
             fertile_from_years: 18.0,
             fertile_until_years: 44.0,
             birth_spacing_years: 1.5,
@@ -395,6 +402,8 @@ impl Params {
             b.initial_strength,
             "must be above bonds.break_strength, or every new bond breaks at once",
         );
+        c.real("novelty_weight", b.novelty_weight, 0.0, 10.0);
+        c.real("novelty_years", b.novelty_years, 0.001, 100.0);
         c.real("partnering_per_year", b.partnering_per_year, 0.0, 52.0);
         c.real("separation_per_year", b.separation_per_year, 0.0, 52.0);
         errors.append(&mut c.errors);

@@ -71,6 +71,14 @@ pub fn learn_bond(bond: &mut BondState, reward: f64, dt_years: f64, p: &BondPara
     bond.strength = unit(relax(bond.strength, bond.value, per_tick(p.consolidation_per_year, dt_years)));
 }
 
+/// Claims 3, 4 and 6: the share of an agent's contact time a bond asks for. It rises with the
+/// bond's strength and kind (attachment figures first), so time goes to the strongest bonds and
+/// a few become close; a new bond also asks for time while it is new (dopamine's response to
+/// novelty), so that it can turn out to be rewarding.
+pub fn contact_weight(kind: BondKind, strength: f64, bond_age_years: f64, p: &BondParams) -> f64 {
+    kind.closeness_weight() * (0.1 + strength) + p.novelty_weight * (-bond_age_years / p.novelty_years).exp()
+}
+
 /// Claim 3 (selective): chosen bonds are classed by strength into the Dunbar-like layers.
 pub fn chosen_kind(strength: f64, p: &BondParams) -> BondKind {
     if strength >= p.close_friend_strength {
@@ -193,9 +201,9 @@ pub struct CaregivingReceived {
 pub fn development_target(care: &CaregivingReceived, temperament: [f64; 3]) -> [f64; 3] {
     let neglect = 1.0 - care.quality;
     [
-        unit(neglect * (0.25 + care.caregiver_anxiety) + temperament[0]),
-        unit(neglect * (0.25 + care.caregiver_avoidance) + temperament[1]),
-        unit(neglect * 1.5 * care.caregiver_fear + temperament[2]),
+        unit(neglect * (0.5 + care.caregiver_anxiety) + temperament[0]),
+        unit(neglect * (0.5 + care.caregiver_avoidance) + temperament[1]),
+        unit(neglect * care.caregiver_fear + temperament[2]),
     ]
 }
 
@@ -309,6 +317,17 @@ mod tests {
     }
 
     #[test]
+    fn time_goes_to_strong_bonds_and_to_new_ones() {
+        let p = BondParams::default();
+        let weak_old = contact_weight(BondKind::Acquaintance, 0.1, 5.0, &p);
+        let strong_old = contact_weight(BondKind::CloseFriend, 0.7, 5.0, &p);
+        let new = contact_weight(BondKind::Acquaintance, 0.1, 0.0, &p);
+        assert!(strong_old > 5.0 * weak_old);
+        assert!(new > 5.0 * weak_old);
+        assert!((contact_weight(BondKind::Acquaintance, 0.1, 3.0, &p) - weak_old).abs() < 1e-3);
+    }
+
+    #[test]
     fn chosen_bonds_fall_into_layers_by_strength() {
         let p = BondParams::default();
         let between = 0.5 * (p.friend_strength + p.close_friend_strength);
@@ -354,7 +373,7 @@ mod tests {
     fn the_same_poor_care_moves_an_infant_far_more_than_an_adult() {
         let p = DevelopmentParams::default();
         let poor =
-            CaregivingReceived { quality: 0.1, caregiver_anxiety: 0.8, caregiver_avoidance: 0.2, caregiver_fear: 0.3 };
+            CaregivingReceived { quality: 0.1, caregiver_anxiety: 0.8, caregiver_avoidance: 0.0, caregiver_fear: 0.3 };
         let target = development_target(&poor, [0.0; 3]);
         let mut infant = WorkingModel::new(0.2, 0.2, 0.0);
         let mut adult = infant;
@@ -384,15 +403,20 @@ mod tests {
     #[test]
     fn a_long_secure_bond_moves_an_anxious_adult_toward_security() {
         let p = DevelopmentParams::default();
-        let mut wm = WorkingModel::new(0.7, 0.3, 0.0);
-        let mut alone = wm;
-        for _ in 0..(52 * 15) {
-            repair(&mut wm, 0.6, plasticity(30.0, &p), WEEK, &p);
-            repair(&mut alone, 0.0, plasticity(30.0, &p), WEEK, &p);
-        }
-        assert_eq!(alone.anxiety, 0.7);
-        assert!(wm.anxiety < 0.5, "after 15 years: {}", wm.anxiety);
-        assert_eq!(wm.category(), Category::Secure);
+        let start = WorkingModel::new(0.7, 0.3, 0.0);
+        let after = |exposure: f64, years: usize| {
+            let mut wm = start;
+            for _ in 0..(52 * years) {
+                repair(&mut wm, exposure, plasticity(30.0, &p), WEEK, &p);
+            }
+            wm
+        };
+        assert_eq!(after(0.0, 15).anxiety, 0.7, "no secure bond, no repair");
+        let fifteen = after(0.6, 15);
+        assert!(fifteen.anxiety < 0.65, "after 15 years: {}", fifteen.anxiety);
+        assert!(after(0.3, 15).anxiety > fifteen.anxiety + 0.02, "a closer, more secure bond repairs more");
+        // Decades of a secure bond: earned security.
+        assert_eq!(after(0.9, 40).category(), Category::Secure);
     }
 
     #[test]
@@ -410,6 +434,53 @@ mod tests {
     fn strong_couples_separate_less() {
         let p = BondParams::default();
         assert!(separation_per_year(0.2, [0.3, 0.3], &p) > 5.0 * separation_per_year(0.8, [0.3, 0.3], &p));
+    }
+
+    #[test]
+    fn early_programming_carries_into_later_bonds() {
+        // Claim 2: the same adult contact is less synchronous and less rewarding for someone
+        // whose early care left an avoidant model and few oxytocin receptors.
+        let p = Params::default();
+        let fam = 0.5;
+        let secure_sync = synchrony([0.1, 0.2], [0.2, 0.2], [0.0, 0.0], fam);
+        let avoidant_sync = synchrony([0.8, 0.2], [0.2, 0.2], [0.0, 0.0], fam);
+        assert!(secure_sync > avoidant_sync + 0.2);
+        let well_cared = contact_reward(6.0, secure_sync, [0.9, 0.7], &p.bonds);
+        let poorly_cared = contact_reward(6.0, avoidant_sync, [0.35, 0.7], &p.bonds);
+        assert!(well_cared > 1.4 * poorly_cared, "{well_cared} vs {poorly_cared}");
+    }
+
+    #[test]
+    fn transmission_runs_partly_outside_caregiver_sensitivity() {
+        // Claim 8, the transmission gap: two caregivers equally sensitive but of different
+        // attachment styles drive their infants toward different working models.
+        let anxious =
+            CaregivingReceived { quality: 0.5, caregiver_anxiety: 0.8, caregiver_avoidance: 0.2, caregiver_fear: 0.1 };
+        let avoidant = CaregivingReceived { caregiver_anxiety: 0.2, caregiver_avoidance: 0.8, ..anxious };
+        let to_anxious = development_target(&anxious, [0.0; 3]);
+        let to_avoidant = development_target(&avoidant, [0.0; 3]);
+        assert!(to_anxious[0] > to_avoidant[0] + 0.2 && to_avoidant[1] > to_anxious[1] + 0.2);
+        // And sensitivity itself matters: better care, lower targets.
+        let sensitive = CaregivingReceived { quality: 0.9, ..anxious };
+        assert!(development_target(&sensitive, [0.0; 3])[0] < to_anxious[0] - 0.3);
+    }
+
+    #[test]
+    fn frightened_or_frightening_care_disorganises() {
+        let calm =
+            CaregivingReceived { quality: 0.4, caregiver_anxiety: 0.3, caregiver_avoidance: 0.3, caregiver_fear: 0.1 };
+        let frightening = CaregivingReceived { caregiver_fear: 0.9, ..calm };
+        assert!(development_target(&frightening, [0.0; 3])[2] > development_target(&calm, [0.0; 3])[2] + 0.4);
+    }
+
+    #[test]
+    fn a_loss_moves_the_working_model_away_from_security() {
+        let p = DevelopmentParams::default();
+        let (mut child, mut adult) = (WorkingModel::new(0.2, 0.2, 0.0), WorkingModel::new(0.2, 0.2, 0.0));
+        loss_shift(&mut child, plasticity(1.0, &p), &p);
+        loss_shift(&mut adult, plasticity(40.0, &p), &p);
+        assert!(adult.anxiety > 0.2 && adult.disorganisation > 0.0);
+        assert!(child.anxiety > adult.anxiety + 0.1, "loss weighs more in the sensitive period");
     }
 
     #[test]
