@@ -3,9 +3,10 @@
 use bevy_ecs::prelude::Component;
 use bondsim_model::{Category, Neuro, Sex, WorkingModel};
 use petgraph::stable_graph::NodeIndex;
+use serde::{Deserialize, Serialize};
 
 /// Who an agent is: stable id (never reused), sex, birth, lineage, and its node in the graph.
-#[derive(Component, Debug, Clone, Copy)]
+#[derive(Component, Debug, Clone, Copy, Serialize, Deserialize)]
 pub struct Person {
     pub id: u64,
     pub sex: Sex,
@@ -21,22 +22,22 @@ pub struct Person {
 }
 
 /// Oxytocin, dopamine and stress physiology.
-#[derive(Component, Debug, Clone, Copy)]
+#[derive(Component, Debug, Clone, Copy, Serialize, Deserialize)]
 pub struct Physiology(pub Neuro);
 
 /// The attachment working model (current and prototype).
-#[derive(Component, Debug, Clone, Copy)]
+#[derive(Component, Debug, Clone, Copy, Serialize, Deserialize)]
 pub struct Attachment(pub WorkingModel);
 
 /// Felt state that follows from bonds and stress.
-#[derive(Component, Debug, Clone, Copy)]
+#[derive(Component, Debug, Clone, Copy, Serialize, Deserialize)]
 pub struct Wellbeing {
     pub loneliness: f64,
     pub health: f64,
 }
 
 /// Caregiving given (as a parent) and received (as a child).
-#[derive(Component, Debug, Clone, Copy)]
+#[derive(Component, Debug, Clone, Copy, Serialize, Deserialize)]
 pub struct Care {
     /// Sensitivity this agent would give as a caregiver now (0–1).
     pub sensitivity: f64,
@@ -45,7 +46,7 @@ pub struct Care {
 }
 
 /// The attachment history of an agent.
-#[derive(Component, Debug, Clone, Copy, Default)]
+#[derive(Component, Debug, Clone, Copy, Default, Serialize, Deserialize)]
 pub struct History {
     pub bonds_formed: u32,
     pub bonds_lost: u32,
@@ -59,7 +60,7 @@ pub struct History {
 }
 
 /// What interventions currently do to an agent.
-#[derive(Component, Debug, Clone, Copy)]
+#[derive(Component, Debug, Clone, Copy, Serialize, Deserialize)]
 pub struct Exposure {
     /// Contact budget multiplier while `tick < isolated_until`.
     pub contact_factor: f64,

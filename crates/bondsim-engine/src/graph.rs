@@ -8,7 +8,7 @@ use petgraph::stable_graph::{EdgeIndex, NodeIndex, StableUnGraph};
 use petgraph::visit::EdgeRef;
 
 /// One bond: its endpoints (nodes and agent ids, `id_a < id_b`) and its state.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
 pub struct Bond {
     pub a: NodeIndex,
     pub b: NodeIndex,
@@ -77,11 +77,11 @@ impl SocialGraph {
         self.bonds[edge.index()].take()
     }
 
-    /// Removes an agent's node and returns its bonds, in edge-index order.
+    /// Removes an agent's node and returns its bonds, in edge-index order. The bonds are removed
+    /// one by one in that order before the node, so the order of free edge slots does not depend
+    /// on petgraph's adjacency order (which a checkpoint does not keep).
     pub fn remove_agent(&mut self, node: NodeIndex) -> Vec<Bond> {
-        let mut edges: Vec<EdgeIndex> = self.graph.edges(node).map(|e| e.id()).collect();
-        edges.sort();
-        let bonds = edges.iter().filter_map(|&e| self.bonds[e.index()].take()).collect();
+        let bonds = self.bonds_of(node).into_iter().filter_map(|e| self.remove_bond(e)).collect();
         self.graph.remove_node(node);
         bonds
     }
@@ -93,8 +93,68 @@ impl SocialGraph {
         edges
     }
 
+    /// The `k`-th neighbour of `node`, counting its bonds in edge-index order.
+    pub fn neighbour(&self, node: NodeIndex, k: usize) -> Option<NodeIndex> {
+        let edge = *self.bonds_of(node).get(k)?;
+        self.bonds[edge.index()].map(|b| b.other(node))
+    }
+
     pub fn bond_count(&self) -> usize {
         self.graph.edge_count()
+    }
+
+    /// The free node and edge slots in the order petgraph will reuse them. Found by filling the
+    /// free slots (each add takes the next free one) and emptying them again in reverse, which
+    /// leaves the free lists as they were.
+    pub fn free_slot_order(&mut self) -> (Vec<usize>, Vec<usize>) {
+        let node_bound = self.node_bound();
+        let mut free_nodes = Vec::new();
+        while self.graph.node_count() < node_bound {
+            free_nodes.push(self.graph.add_node(Entity::PLACEHOLDER).index());
+        }
+        let edge_bound = petgraph::visit::EdgeIndexable::edge_bound(&self.graph);
+        let mut free_edges = Vec::new();
+        if let Some(anchor) = self.graph.node_indices().next() {
+            while self.graph.edge_count() < edge_bound {
+                free_edges.push(self.graph.add_edge(anchor, anchor, ()).index());
+            }
+        }
+        for &e in free_edges.iter().rev() {
+            self.graph.remove_edge(EdgeIndex::new(e));
+        }
+        for &n in free_nodes.iter().rev() {
+            self.graph.remove_node(NodeIndex::new(n));
+        }
+        (free_nodes, free_edges)
+    }
+
+    /// A graph with the given node and edge slots in use and the free slots in the given reuse
+    /// order; node weights are placeholders until the agents are spawned.
+    pub fn rebuild(node_bound: usize, free_nodes: &[usize], bonds: Vec<Option<Bond>>, free_edges: &[usize]) -> Self {
+        let mut graph = StableUnGraph::default();
+        for _ in 0..node_bound {
+            graph.add_node(Entity::PLACEHOLDER);
+        }
+        // Stand-in edges need a node; with no node left there is no free edge slot to keep.
+        let anchor = (0..node_bound).map(NodeIndex::new).find(|n| !free_nodes.contains(&n.index()));
+        let mut stand_ins = Vec::new();
+        for slot in &bonds {
+            match (slot, anchor) {
+                (Some(bond), _) => {
+                    graph.add_edge(bond.a, bond.b, ());
+                }
+                (None, Some(anchor)) => stand_ins.push(graph.add_edge(anchor, anchor, ()).index()),
+                (None, None) => {}
+            }
+        }
+        let order: Vec<usize> = if free_edges.is_empty() { stand_ins } else { free_edges.to_vec() };
+        for &e in order.iter().rev() {
+            graph.remove_edge(EdgeIndex::new(e));
+        }
+        for &n in free_nodes.iter().rev() {
+            graph.remove_node(NodeIndex::new(n));
+        }
+        Self { graph, bonds }
     }
 
     pub fn kind_of(&self, edge: EdgeIndex) -> Option<BondKind> {

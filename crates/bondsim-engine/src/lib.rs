@@ -11,7 +11,9 @@ pub mod graph;
 pub mod output;
 pub mod rng;
 pub mod sim;
+pub mod state;
 pub mod systems;
 
 pub use output::Output;
 pub use sim::{EngineError, Settings, Simulation};
+pub use state::SimState;

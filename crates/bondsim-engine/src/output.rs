@@ -2,9 +2,10 @@
 //! Arrow record batches.
 
 use bondsim_model::{BondKind, Category, Sex};
+use serde::{Deserialize, Serialize};
 
 /// What happened to a bond.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum BondEventKind {
     Formed,
     Broken,
@@ -37,7 +38,7 @@ impl BondEventKind {
     }
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BondEventRow {
     pub tick: i64,
     pub event: BondEventKind,
@@ -50,7 +51,7 @@ pub struct BondEventRow {
     pub bond_age_ticks: i64,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BirthRow {
     pub tick: i64,
     pub child: u64,
@@ -66,7 +67,7 @@ pub struct BirthRow {
     pub partner_bond_strength: f64,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DeathRow {
     pub tick: i64,
     pub agent: u64,
@@ -83,7 +84,7 @@ pub struct DeathRow {
 }
 
 /// Population aggregates of one tick.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct MetricsRow {
     pub tick: i64,
     pub population: u64,
@@ -109,7 +110,7 @@ pub struct MetricsRow {
 }
 
 /// One agent's state at a snapshot tick.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AgentRow {
     pub tick: i64,
     pub agent: u64,
@@ -150,7 +151,7 @@ pub struct AgentRow {
 }
 
 /// An agent affected by an intervention.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct InterventionRow {
     pub tick: i64,
     pub name: String,
@@ -161,7 +162,7 @@ pub struct InterventionRow {
 }
 
 /// Everything recorded since the last drain.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Output {
     pub bond_events: Vec<BondEventRow>,
     pub births: Vec<BirthRow>,

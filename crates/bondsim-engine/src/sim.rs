@@ -31,7 +31,7 @@ pub struct Settings {
 }
 
 /// An intervention with its window in ticks: active while `start_tick <= tick < end_tick`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct PlannedIntervention {
     pub index: usize,
     pub spec: Intervention,
@@ -49,7 +49,7 @@ pub enum EngineError {
 }
 
 /// Simulated time and the run's constants.
-#[derive(Resource, Debug, Clone, Copy)]
+#[derive(Resource, Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
 pub struct Clock {
     pub tick: i64,
     pub dt_years: f64,
@@ -100,6 +100,7 @@ pub struct Simulation {
     world: World,
     schedule: Schedule,
     pool: rayon::ThreadPool,
+    threads: usize,
 }
 
 impl std::fmt::Debug for Simulation {
@@ -111,10 +112,6 @@ impl std::fmt::Debug for Simulation {
 impl Simulation {
     /// Builds the founding population at tick 0.
     pub fn new(settings: &Settings, params: Params) -> Result<Self, EngineError> {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(settings.threads)
-            .build()
-            .map_err(|source| EngineError::ThreadPool { threads: settings.threads, source })?;
         let dt_years = settings.tick_days / 365.25;
         let mut world = World::new();
         world.insert_resource(Clock {
@@ -149,12 +146,25 @@ impl Simulation {
                 .collect(),
         ));
         found_population(&mut world, settings.population);
-        Ok(Self { world, schedule: systems::tick_schedule(), pool })
+        Self::assemble(world, settings.threads)
+    }
+
+    /// A simulation around a populated world: its thread pool and tick schedule.
+    pub(crate) fn assemble(world: World, threads: usize) -> Result<Self, EngineError> {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .map_err(|source| EngineError::ThreadPool { threads, source })?;
+        Ok(Self { world, schedule: systems::tick_schedule(), pool, threads })
+    }
+
+    pub fn threads(&self) -> usize {
+        self.threads
     }
 
     /// Runs one tick: every phase of the schedule, in order.
     pub fn step(&mut self) {
-        let Self { world, schedule, pool } = self;
+        let Self { world, schedule, pool, .. } = self;
         pool.install(|| schedule.run(world));
     }
 

@@ -275,9 +275,11 @@ pub fn meet_new_people(
             }
             let degree = shared_graph.degree(m.node);
             let other = if degree > 0 && rng.random::<f64>() < p.friend_of_friend_share {
-                let friend = shared_graph.graph.neighbors(m.node).nth(rng.random_range(0..degree))?;
+                // Neighbours in edge-index order, not petgraph's adjacency order, which depends on
+                // insertion history and is not kept by a checkpoint.
+                let friend = shared_graph.neighbour(m.node, rng.random_range(0..degree))?;
                 let friend_degree = shared_graph.degree(friend);
-                shared_graph.graph.neighbors(friend).nth(rng.random_range(0..friend_degree))?
+                shared_graph.neighbour(friend, rng.random_range(0..friend_degree))?
             } else {
                 members[rng.random_range(0..members.len())].node
             };
