@@ -42,6 +42,7 @@ fn a_run_writes_a_complete_dataset_that_agrees_with_its_manifest() {
 
     let manifest = Manifest::read(&out).unwrap();
     assert!(manifest.completed);
+    assert_eq!(manifest.status, bondsim_io::RunStatus::Completed);
     assert_eq!(manifest.run_id, "small-s7");
     assert_eq!(manifest.seed, 7);
     assert_eq!(manifest.ticks, (12.0f64 * 365.25 / 7.0).round() as u64);
@@ -58,12 +59,13 @@ fn a_run_writes_a_complete_dataset_that_agrees_with_its_manifest() {
     let mut bytes = 0;
     for table in bondsim_io::TABLES {
         let entry = &manifest.tables[table];
-        assert_eq!(entry.path, format!("{table}/run=small-s7/part-00000.parquet"));
+        assert_eq!(entry.path, format!("{table}/run=small-s7"));
         let rows: usize = read_table(&out, table).iter().map(|b| b.num_rows()).sum();
         assert_eq!(rows as u64, entry.rows, "{table} rows");
-        assert_eq!(std::fs::metadata(out.join(&entry.path)).unwrap().len(), entry.bytes);
+        let file = out.join(&entry.path).join("part-00000.parquet");
+        assert_eq!(std::fs::metadata(&file).unwrap().len(), entry.bytes);
         bytes += entry.bytes;
-        let metadata = key_value_metadata(&out.join(&entry.path));
+        let metadata = key_value_metadata(&file);
         let get = |k: &str| metadata.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone());
         assert_eq!(get("bondsim.seed").as_deref(), Some("7"));
         assert_eq!(get("bondsim.table").as_deref(), Some(table));

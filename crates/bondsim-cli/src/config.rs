@@ -24,6 +24,9 @@ pub struct Experiment {
     /// Interventions, as `[[interventions]]` tables (none in the baseline).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub interventions: Vec<Intervention>,
+    /// A parameter sweep (`bondsim sweep`); ignored by `bondsim run`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sweep: Option<crate::sweep::SweepSection>,
 }
 
 impl Default for ExperimentSection {
@@ -43,7 +46,7 @@ impl Default for TimeSection {
 }
 impl Default for RecordSection {
     fn default() -> Self {
-        Self { agents_every_ticks: 52 }
+        Self { agents_every_ticks: 52, checkpoint_every_ticks: 0 }
     }
 }
 
@@ -77,6 +80,9 @@ pub struct TimeSection {
 pub struct RecordSection {
     /// Interval of agent snapshots (ticks); 0 turns them off.
     pub agents_every_ticks: u64,
+    /// Interval of checkpoints (ticks); 0 turns them off. With checkpoints, each table is written
+    /// as one file per interval and a run can be resumed after SIGTERM or a crash.
+    pub checkpoint_every_ticks: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
@@ -181,6 +187,7 @@ impl Experiment {
         c.real("time.years", self.time.years, 0.0, 2000.0);
         c.require(self.ticks() >= 1, "time.years", self.time.years, "must last at least one tick (time.tick_days)");
         c.int("record.agents_every_ticks", self.record.agents_every_ticks, 0, 1_000_000);
+        c.int("record.checkpoint_every_ticks", self.record.checkpoint_every_ticks, 0, 1_000_000);
         c.int("execution.threads", self.execution.threads, 0, 1024);
         let mut errors = c.errors;
         errors.extend(self.model.validate("model"));

@@ -4,9 +4,13 @@
 
 pub mod config;
 pub mod run;
+pub mod sweep;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
 use clap::{Parser, Subcommand};
 
@@ -46,13 +50,20 @@ pub enum Command {
         /// Override the config's execution.threads (0 = one per core). Results do not depend on it.
         #[arg(long)]
         threads: Option<u64>,
-        /// Replace bondsim's tables and manifest in a non-empty --out.
-        #[arg(long)]
+        /// Replace bondsim's tables, manifest and checkpoints in a non-empty --out.
+        #[arg(long, conflicts_with = "resume")]
         overwrite: bool,
+        /// Continue an interrupted run in --out from its checkpoint (see record.checkpoint_every_ticks).
+        #[arg(long)]
+        resume: bool,
         /// No progress bar or log lines; only errors and the closing summary line.
         #[arg(long, short)]
         quiet: bool,
     },
+    /// Parameter sweeps: scenarios × parameter points × replicates, on one machine or as a
+    /// SLURM job array, into one dataset.
+    #[command(subcommand)]
+    Sweep(sweep::SweepCommand),
     /// Validate a config and print it resolved: every key, with the defaults filled in.
     Config {
         /// Experiment config (TOML). Without it, the embedded baseline.
@@ -60,7 +71,7 @@ pub enum Command {
     },
 }
 
-fn init_logging(quiet: bool) {
+pub(crate) fn init_logging(quiet: bool) {
     let level = if quiet { "warn" } else { "info" };
     let filter = tracing_subscriber::EnvFilter::try_from_env("BONDSIM_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
@@ -87,7 +98,7 @@ pub fn main() -> ExitCode {
             }
             Err(e) => bad_input(&e.to_string()),
         },
-        Command::Run { config, out, seed, threads, overwrite, quiet } => {
+        Command::Run { config, out, seed, threads, overwrite, resume, quiet } => {
             init_logging(quiet);
             let (mut experiment, source) = match load(config.as_deref()) {
                 Ok(loaded) => loaded,
@@ -102,10 +113,20 @@ pub fn main() -> ExitCode {
                     return bad_input(&format!("--threads: {e}"));
                 }
             }
-            let options = RunOptions { out, overwrite, quiet };
-            match run::run(&experiment, &source, &options) {
-                Ok(summary) => {
-                    let m = &summary.manifest;
+            let stop = match stop_on_sigterm() {
+                Ok(stop) => stop,
+                Err(e) => return failure(&e),
+            };
+            let threads = resolve_threads(experiment.execution.threads);
+            let config_path = match &source {
+                config::Source::Embedded => None,
+                config::Source::File(p) => Some(p.display().to_string()),
+            };
+            let spec = run::RunSpec::single(experiment, &out, config_path);
+            let options = RunOptions { out: out.clone(), threads, quiet, resume, stop };
+            let outcome = run::prepare_output(&out, overwrite, resume).and_then(|()| run::execute(&spec, &options));
+            match outcome {
+                Ok(m) => {
                     println!(
                         "bondsim: run {} complete: {} ticks, {} agent_ticks in {:.2} wall_seconds ({:.0} agent-ticks/s), peak_rss_bytes {}, output_bytes {}; dataset in {}",
                         m.run_id,
@@ -115,21 +136,48 @@ pub fn main() -> ExitCode {
                         m.agent_ticks_per_second,
                         m.peak_rss_bytes,
                         m.output_bytes,
-                        summary.out.display()
+                        out.display()
                     );
                     ExitCode::SUCCESS
                 }
-                Err(e) if e.is::<OutputRefused>() => bad_input(&e.to_string()),
-                Err(e) => {
-                    eprintln!("bondsim: error: {e:#}");
-                    ExitCode::FAILURE
-                }
+                Err(e) => failure(&e),
             }
         }
+        Command::Sweep(command) => sweep::main(command),
     }
 }
 
-fn bad_input(message: &str) -> ExitCode {
+/// Exit status of a run stopped by SIGTERM (128 + 15, as a shell reports it).
+pub const EXIT_INTERRUPTED: u8 = 143;
+
+/// The exit status and message for an error: bad input 2, SIGTERM 143, anything else 1.
+pub(crate) fn failure(e: &anyhow::Error) -> ExitCode {
+    if e.is::<OutputRefused>() || e.is::<ConfigError>() {
+        bad_input(&format!("{e:#}"))
+    } else if e.is::<run::Interrupted>() {
+        eprintln!("bondsim: {e}");
+        ExitCode::from(EXIT_INTERRUPTED)
+    } else {
+        eprintln!("bondsim: error: {e:#}");
+        ExitCode::FAILURE
+    }
+}
+
+/// A flag that SIGTERM sets (SLURM sends it before a job's time limit or on preemption).
+pub(crate) fn stop_on_sigterm() -> anyhow::Result<Arc<AtomicBool>> {
+    let stop = Arc::new(AtomicBool::new(false));
+    signal_hook::flag::register(signal_hook::consts::SIGTERM, Arc::clone(&stop))?;
+    Ok(stop)
+}
+
+pub(crate) fn resolve_threads(threads: u64) -> usize {
+    match threads {
+        0 => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+        n => n as usize,
+    }
+}
+
+pub(crate) fn bad_input(message: &str) -> ExitCode {
     eprintln!("bondsim: error: {message}");
     ExitCode::from(EXIT_BAD_INPUT)
 }

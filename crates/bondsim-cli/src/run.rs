@@ -1,29 +1,64 @@
-//! `bondsim run`: one experiment from config to a complete dataset.
+//! Running one experiment run: from a resolved config to a complete dataset partition, with
+//! checkpoints, resume and a clean stop on SIGTERM.
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use bondsim_engine::{Settings, Simulation};
-use bondsim_io::{DatasetWriter, MANIFEST, Manifest, RunMeta, TABLES};
+use bondsim_engine::{Output, Settings, Simulation};
+use bondsim_io::{
+    CHECKPOINT_FORMAT, Checkpoint, DatasetWriter, MANIFEST, Manifest, RunMeta, RunStatus, TABLES, TableSummary,
+    partition_dir,
+};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::config::{Experiment, Source};
+use crate::config::Experiment;
 
-/// How the run was asked for, beyond the config.
+/// One run: its resolved experiment and where its files go.
+#[derive(Debug, Clone)]
+pub struct RunSpec {
+    pub experiment: Experiment,
+    pub run_id: String,
+    /// Hive partition under each table folder (`run=<id>`, or the sweep's keys then `run=<id>`).
+    pub partition: String,
+    pub manifest_path: PathBuf,
+    pub checkpoint_path: PathBuf,
+    /// The config file it came from, for the manifest.
+    pub config_path: Option<String>,
+}
+
+impl RunSpec {
+    /// A single run written at the top of `out`: `manifest.json`, `checkpoints/<run id>.ckpt`.
+    pub fn single(experiment: Experiment, out: &Path, config_path: Option<String>) -> Self {
+        let run_id = experiment.run_id();
+        Self {
+            partition: format!("run={run_id}"),
+            manifest_path: out.join(MANIFEST),
+            checkpoint_path: checkpoint_path(out, &run_id),
+            run_id,
+            experiment,
+            config_path,
+        }
+    }
+}
+
+pub fn checkpoint_path(out: &Path, run_id: &str) -> PathBuf {
+    out.join("checkpoints").join(format!("{run_id}.ckpt"))
+}
+
+/// How the run is carried out; none of it changes results.
 #[derive(Debug, Clone)]
 pub struct RunOptions {
     pub out: PathBuf,
-    pub overwrite: bool,
+    pub threads: usize,
     pub quiet: bool,
-}
-
-/// The figures a run ends with (also in the manifest).
-#[derive(Debug, Clone)]
-pub struct RunSummary {
-    pub manifest: Manifest,
-    pub out: PathBuf,
+    /// Continue from the run's checkpoint if there is one.
+    pub resume: bool,
+    /// Set by SIGTERM: checkpoint (when checkpointing is on) and stop at the end of the tick.
+    pub stop: Arc<AtomicBool>,
 }
 
 /// The refusal of an output folder: a user error (exit status 2), raised before anything is written.
@@ -31,23 +66,31 @@ pub struct RunSummary {
 #[error("{0}")]
 pub struct OutputRefused(pub String);
 
-/// Checks the output folder: it must be absent, empty, or `--overwrite` must be given; with
-/// `--overwrite`, only bondsim's own tables and manifest are removed from it.
-pub fn prepare_output(out: &Path, overwrite: bool) -> Result<()> {
+/// A run stopped by SIGTERM.
+#[derive(Debug, thiserror::Error)]
+#[error("run {run_id} interrupted at tick {tick}: {resume}")]
+pub struct Interrupted {
+    pub run_id: String,
+    pub tick: u64,
+    pub resume: String,
+}
+
+/// Checks the output folder of a single run: it must be absent or empty, or `--overwrite` (which
+/// removes only bondsim's own tables, manifest and checkpoints) or `--resume` must be given.
+pub fn prepare_output(out: &Path, overwrite: bool, resume: bool) -> Result<()> {
     if out.exists() && !out.is_dir() {
         return Err(OutputRefused(format!("--out {}: exists and is not a folder", out.display())).into());
     }
     let non_empty = out.is_dir() && std::fs::read_dir(out).map(|mut d| d.next().is_some()).unwrap_or(false);
-    if non_empty {
+    if non_empty && !resume {
         if !overwrite {
             return Err(OutputRefused(format!(
-                "--out {}: the folder is not empty; choose another folder or pass --overwrite to replace bondsim's output in it",
+                "--out {}: the folder is not empty; choose another folder, pass --overwrite to replace bondsim's output in it, or --resume to continue an interrupted run",
                 out.display()
             ))
             .into());
         }
-        for table in TABLES {
-            let dir = out.join(table);
+        for dir in TABLES.iter().map(|t| out.join(t)).chain([out.join("checkpoints")]) {
             if dir.exists() {
                 std::fs::remove_dir_all(&dir).with_context(|| format!("removing {}", dir.display()))?;
             }
@@ -61,29 +104,97 @@ pub fn prepare_output(out: &Path, overwrite: bool) -> Result<()> {
     Ok(())
 }
 
-pub fn run(experiment: &Experiment, source: &Source, options: &RunOptions) -> Result<RunSummary> {
+/// Removes a run's files from `part` on (all of them for 0): leftovers of an interrupted
+/// segment, temporary files of a crash.
+fn clear_parts_from(out: &Path, partition: &str, part: u32) -> Result<()> {
+    for table in TABLES {
+        let dir = partition_dir(out, table, partition);
+        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let index =
+                name.trim_start_matches('.').strip_prefix("part-").and_then(|r| r.get(..5)?.parse::<u32>().ok());
+            if index.is_some_and(|i| i >= part) || name.ends_with(".inprogress") {
+                std::fs::remove_file(entry.path()).with_context(|| format!("removing {}", entry.path().display()))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Where a run starts: fresh, or from its checkpoint.
+struct Start {
+    sim: Simulation,
+    part: u32,
+    agent_ticks: u64,
+    /// Wall-clock seconds spent before this start.
+    earlier_seconds: f64,
+    tables: std::collections::BTreeMap<String, TableSummary>,
+    pending: Output,
+}
+
+fn start(spec: &RunSpec, options: &RunOptions, settings: &Settings, config: &str) -> Result<Start> {
+    if options.resume && spec.checkpoint_path.exists() {
+        let checkpoint = Checkpoint::read(&spec.checkpoint_path)?;
+        if checkpoint.config != config {
+            return Err(OutputRefused(format!(
+                "{}: the checkpoint was written by a different config; resume with the config that started the run, or start again with --overwrite",
+                spec.checkpoint_path.display()
+            ))
+            .into());
+        }
+        clear_parts_from(&options.out, &spec.partition, checkpoint.next_part)?;
+        tracing::info!(run = %spec.run_id, tick = checkpoint.state.clock.tick, "resuming from checkpoint");
+        return Ok(Start {
+            sim: Simulation::from_state(checkpoint.state, settings.threads)?,
+            part: checkpoint.next_part,
+            agent_ticks: checkpoint.agent_ticks,
+            earlier_seconds: checkpoint.wall_seconds,
+            tables: checkpoint.tables,
+            pending: checkpoint.pending,
+        });
+    }
+    clear_parts_from(&options.out, &spec.partition, 0)?;
+    Ok(Start {
+        sim: Simulation::new(settings, spec.experiment.model.clone())?,
+        part: 0,
+        agent_ticks: 0,
+        earlier_seconds: 0.0,
+        tables: Default::default(),
+        pending: Output::default(),
+    })
+}
+
+fn add_summaries(into: &mut std::collections::BTreeMap<String, TableSummary>, parts: Vec<(String, TableSummary)>) {
+    for (table, part) in parts {
+        let entry = into.entry(table).or_insert(TableSummary { path: String::new(), rows: 0, bytes: 0 });
+        entry.rows += part.rows;
+        entry.bytes += part.bytes;
+        // The table's folder for this run: every segment of it lives there.
+        entry.path = Path::new(&part.path).parent().map(|p| p.display().to_string()).unwrap_or(part.path);
+    }
+}
+
+/// Runs (or resumes) one run to completion. Returns its final manifest.
+pub fn execute(spec: &RunSpec, options: &RunOptions) -> Result<Manifest> {
     let started = Instant::now();
-    let out = &options.out;
-    prepare_output(out, options.overwrite)?;
-    let threads = match experiment.execution.threads {
-        0 => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
-        n => n as usize,
-    };
-    let run_id = experiment.run_id();
+    let experiment = &spec.experiment;
     let config = experiment.resolved_toml();
     let ticks = experiment.ticks();
+    let every = experiment.record.checkpoint_every_ticks;
     let mut manifest = Manifest {
         bondsim_version: env!("CARGO_PKG_VERSION").into(),
         schema_version: bondsim_io::SCHEMA_VERSION.into(),
-        run_id: run_id.clone(),
-        config_path: match source {
-            Source::Embedded => None,
-            Source::File(p) => Some(p.display().to_string()),
-        },
+        run_id: spec.run_id.clone(),
+        partition: spec.partition.clone(),
+        config_path: spec.config_path.clone(),
         config: config.clone(),
         seed: experiment.experiment.seed,
-        threads,
+        threads: options.threads,
         completed: false,
+        status: RunStatus::Running,
+        error: None,
+        checkpoint_tick: None,
         tables: Default::default(),
         ticks: 0,
         agent_ticks: 0,
@@ -92,44 +203,143 @@ pub fn run(experiment: &Experiment, source: &Source, options: &RunOptions) -> Re
         output_bytes: 0,
         agent_ticks_per_second: 0.0,
     };
-    // An incomplete manifest first: if the run dies, the folder says so.
-    manifest.write(out)?;
+    // An incomplete manifest first: if the run dies, its folder says so.
+    manifest.write_to(&spec.manifest_path)?;
+    let result = simulate(spec, options, &config, ticks, every, &mut manifest, started);
+    match result {
+        Ok(()) => {
+            manifest.completed = true;
+            manifest.status = RunStatus::Completed;
+            manifest.output_bytes = manifest.tables.values().map(|t| t.bytes).sum();
+        }
+        Err(ref e) if e.is::<Interrupted>() => manifest.status = RunStatus::Interrupted,
+        Err(ref e) => {
+            manifest.status = RunStatus::Failed;
+            manifest.error = Some(format!("{e:#}"));
+        }
+    }
+    manifest.wall_seconds += started.elapsed().as_secs_f64();
+    manifest.peak_rss_bytes = bondsim_io::peak_rss_bytes();
+    manifest.agent_ticks_per_second = manifest.agent_ticks as f64 / manifest.wall_seconds.max(1e-9);
+    manifest.write_to(&spec.manifest_path)?;
+    result?;
+    if spec.checkpoint_path.exists() {
+        std::fs::remove_file(&spec.checkpoint_path)
+            .with_context(|| format!("removing the finished run's checkpoint {}", spec.checkpoint_path.display()))?;
+    }
+    Ok(manifest)
+}
 
+fn simulate(
+    spec: &RunSpec,
+    options: &RunOptions,
+    config: &str,
+    ticks: u64,
+    every: u64,
+    manifest: &mut Manifest,
+    started: Instant,
+) -> Result<()> {
+    let experiment = &spec.experiment;
+    let out = &options.out;
     let settings = Settings {
         seed: experiment.experiment.seed,
         population: experiment.population.founders as u32,
         tick_days: experiment.time.tick_days,
         snapshot_every_ticks: experiment.record.agents_every_ticks as u32,
-        threads,
+        threads: options.threads,
         interventions: experiment.interventions.clone(),
     };
-    tracing::info!(run = %run_id, founders = settings.population, ticks, threads, "starting");
-    let mut sim = Simulation::new(&settings, experiment.model.clone())?;
-    let meta =
-        RunMeta { run_id: run_id.clone(), seed: settings.seed, config_toml: config, tick_days: settings.tick_days };
-    let mut writer = DatasetWriter::create(out, &meta)?;
-    let progress = Progress::new(ticks, options.quiet);
-    let mut agent_ticks = 0u64;
-    for _ in 0..ticks {
+    let Start { mut sim, mut part, mut agent_ticks, earlier_seconds, mut tables, mut pending } =
+        start(spec, options, &settings, config)?;
+    // Wall time of the run across its sessions: what came before the checkpoint, plus this one.
+    manifest.wall_seconds = earlier_seconds;
+    let seconds = || earlier_seconds + started.elapsed().as_secs_f64();
+    let meta = RunMeta {
+        run_id: spec.run_id.clone(),
+        partition: spec.partition.clone(),
+        seed: settings.seed,
+        config_toml: config.to_owned(),
+        tick_days: settings.tick_days,
+    };
+    tracing::info!(run = %spec.run_id, founders = settings.population, ticks, threads = settings.threads, from_tick = sim.tick(), "running");
+    // Without checkpoints, rows stream into one file per table; with them, each checkpoint
+    // interval's rows are held and written as one segment at its end.
+    let mut streaming = if every == 0 { Some(DatasetWriter::create(out, &meta, 0)?) } else { None };
+    let progress = Progress::new(ticks, sim.tick() as u64, options.quiet);
+    while (sim.tick() as u64) < ticks {
         agent_ticks += sim.population() as u64;
         sim.step();
-        writer.write(sim.take_output())?;
-        progress.tick(sim.tick() as u64, sim.population());
+        let tick = sim.tick() as u64;
+        let rows = sim.take_output();
+        match streaming.as_mut() {
+            Some(writer) => writer.write(rows)?,
+            None => append(&mut pending, rows),
+        }
+        manifest.ticks = tick;
+        manifest.agent_ticks = agent_ticks;
+        if every > 0 && (tick.is_multiple_of(every) || tick == ticks) {
+            let mut writer = DatasetWriter::create(out, &meta, part)?;
+            writer.write(std::mem::take(&mut pending))?;
+            add_summaries(&mut tables, writer.finish()?);
+            part += 1;
+            if tick < ticks {
+                save_checkpoint(spec, &mut sim, config, part, agent_ticks, seconds(), &tables, &pending)?;
+                manifest.checkpoint_tick = Some(tick);
+            }
+        }
+        progress.tick(tick, sim.population());
+        if options.stop.load(Ordering::Relaxed) && tick < ticks {
+            progress.finish();
+            let resume = if every > 0 {
+                save_checkpoint(spec, &mut sim, config, part, agent_ticks, seconds(), &tables, &pending)?;
+                manifest.checkpoint_tick = Some(tick);
+                "checkpoint written; continue with --resume".to_string()
+            } else {
+                "record.checkpoint_every_ticks is 0, so there is no checkpoint; the run must start again".to_string()
+            };
+            manifest.tables = tables;
+            return Err(Interrupted { run_id: spec.run_id.clone(), tick, resume }.into());
+        }
     }
     progress.finish();
-    let tables = writer.finish()?;
+    if let Some(writer) = streaming {
+        add_summaries(&mut tables, writer.finish()?);
+    }
+    manifest.tables = tables;
+    Ok(())
+}
 
-    let wall_seconds = started.elapsed().as_secs_f64();
-    manifest.tables = tables.into_iter().collect();
-    manifest.ticks = ticks;
-    manifest.agent_ticks = agent_ticks;
-    manifest.wall_seconds = wall_seconds;
-    manifest.peak_rss_bytes = bondsim_io::peak_rss_bytes();
-    manifest.agent_ticks_per_second = agent_ticks as f64 / wall_seconds.max(1e-9);
-    manifest.completed = true;
-    manifest.output_bytes = manifest.tables.values().map(|t| t.bytes).sum();
-    manifest.write(out)?;
-    Ok(RunSummary { manifest, out: out.clone() })
+fn append(into: &mut Output, mut rows: Output) {
+    into.agents.append(&mut rows.agents);
+    into.bond_events.append(&mut rows.bond_events);
+    into.births.append(&mut rows.births);
+    into.deaths.append(&mut rows.deaths);
+    into.metrics.append(&mut rows.metrics);
+    into.interventions.append(&mut rows.interventions);
+}
+
+fn save_checkpoint(
+    spec: &RunSpec,
+    sim: &mut Simulation,
+    config: &str,
+    next_part: u32,
+    agent_ticks: u64,
+    wall_seconds: f64,
+    tables: &std::collections::BTreeMap<String, TableSummary>,
+    pending: &Output,
+) -> Result<()> {
+    let checkpoint = Checkpoint {
+        format: CHECKPOINT_FORMAT,
+        config: config.to_owned(),
+        next_part,
+        agent_ticks,
+        wall_seconds,
+        tables: tables.clone(),
+        pending: pending.clone(),
+        state: sim.state(),
+    };
+    checkpoint.write(&spec.checkpoint_path).context("writing the checkpoint")?;
+    Ok(())
 }
 
 /// A progress bar on a terminal, plain log lines every tenth of the run elsewhere, or nothing.
@@ -140,7 +350,7 @@ enum Progress {
 }
 
 impl Progress {
-    fn new(total: u64, quiet: bool) -> Self {
+    fn new(total: u64, at: u64, quiet: bool) -> Self {
         if quiet {
             Progress::Quiet
         } else if std::io::stderr().is_terminal() {
@@ -151,6 +361,7 @@ impl Progress {
                 )
                 .expect("valid template"),
             );
+            bar.set_position(at);
             Progress::Bar(bar)
         } else {
             Progress::Log { total }

@@ -4,15 +4,17 @@
 //! dataset writer ([`writer`]) and the run manifest ([`manifest`]). The layout, every column and
 //! the manifest's fields are documented in docs/OUTPUT.md.
 
+pub mod checkpoint;
 pub mod manifest;
 pub mod tables;
 pub mod writer;
 
 use std::path::Path;
 
-pub use manifest::{MANIFEST, Manifest, peak_rss_bytes};
+pub use checkpoint::{CHECKPOINT_FORMAT, Checkpoint};
+pub use manifest::{MANIFEST, Manifest, RunStatus, peak_rss_bytes};
 pub use tables::{SCHEMA_VERSION, TABLES};
-pub use writer::{DatasetWriter, RunMeta, TableSummary};
+pub use writer::{DatasetWriter, RunMeta, TableSummary, part_names, partition_dir};
 
 #[derive(Debug, thiserror::Error)]
 pub enum IoError {
@@ -20,6 +22,8 @@ pub enum IoError {
     Io { path: String, source: std::io::Error },
     #[error("{path}: writing Parquet failed: {source}")]
     Parquet { path: String, source: parquet::errors::ParquetError },
+    #[error("{path}: not a usable checkpoint: {message}")]
+    Checkpoint { path: String, message: String },
     #[error("{path}: not a bondsim manifest: {message}")]
     Manifest { path: String, message: String },
 }

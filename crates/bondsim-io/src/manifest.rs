@@ -13,11 +13,37 @@ use crate::writer::TableSummary;
 
 pub const MANIFEST: &str = "manifest.json";
 
+/// Where a run is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    /// Started and not finished; a run whose process died keeps this status.
+    Running,
+    /// Stopped by SIGTERM; `bondsim run --resume` (or `sweep run`) continues it.
+    Interrupted,
+    /// Stopped by an error, given in `error`.
+    Failed,
+    Completed,
+}
+
+impl RunStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Running => "running",
+            RunStatus::Interrupted => "interrupted",
+            RunStatus::Failed => "failed",
+            RunStatus::Completed => "completed",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Manifest {
     pub bondsim_version: String,
     pub schema_version: String,
     pub run_id: String,
+    /// The run's hive partition under each table folder.
+    pub partition: String,
     /// The config file the run was started from, or `null` for the embedded baseline.
     pub config_path: Option<String>,
     /// The resolved config (file, defaults and command-line overrides), as TOML.
@@ -26,6 +52,11 @@ pub struct Manifest {
     pub threads: usize,
     /// True only once every table file is complete and renamed.
     pub completed: bool,
+    pub status: RunStatus,
+    /// The error that stopped a failed run.
+    pub error: Option<String>,
+    /// Tick of the last checkpoint written, if any.
+    pub checkpoint_tick: Option<u64>,
     pub tables: BTreeMap<String, TableSummary>,
     pub ticks: u64,
     /// Live agents summed over ticks.
@@ -37,18 +68,26 @@ pub struct Manifest {
 }
 
 impl Manifest {
-    pub fn write(&self, dir: &Path) -> Result<(), IoError> {
-        let path = dir.join(MANIFEST);
-        let temp = dir.join(".manifest.json.inprogress");
+    /// Writes the manifest to `path` atomically.
+    pub fn write_to(&self, path: &Path) -> Result<(), IoError> {
+        let dir = path.parent().unwrap_or(Path::new("."));
+        fs::create_dir_all(dir).map_err(|e| IoError::io(dir, e))?;
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let temp = dir.join(format!(".{name}.inprogress"));
         let text = serde_json::to_string_pretty(self).expect("manifest serialises");
         let mut file = fs::File::create(&temp).map_err(|e| IoError::io(&temp, e))?;
         file.write_all(text.as_bytes()).and_then(|_| file.write_all(b"\n")).map_err(|e| IoError::io(&temp, e))?;
         file.sync_all().map_err(|e| IoError::io(&temp, e))?;
-        fs::rename(&temp, &path).map_err(|e| IoError::io(&path, e))
+        fs::rename(&temp, path).map_err(|e| IoError::io(path, e))
     }
 
+    /// Reads `manifest.json` of a single run's output folder.
     pub fn read(dir: &Path) -> Result<Self, IoError> {
-        let path = dir.join(MANIFEST);
+        Self::read_from(&dir.join(MANIFEST))
+    }
+
+    pub fn read_from(path: &Path) -> Result<Self, IoError> {
+        let path = path.to_path_buf();
         let text = fs::read_to_string(&path).map_err(|e| IoError::io(&path, e))?;
         serde_json::from_str(&text)
             .map_err(|e| IoError::Manifest { path: path.display().to_string(), message: e.to_string() })

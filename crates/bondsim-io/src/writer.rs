@@ -1,8 +1,10 @@
-//! The Parquet dataset writer: one file per table per run, in hive-style partitions
-//! (`<table>/run=<id>/part-00000.parquet`), zstd-compressed, with the resolved config and seed
-//! in the key-value metadata. Each file is written under a hidden temporary name that readers
-//! skip (`.part-00000.parquet.inprogress`) and renamed only when complete, so a crash never
-//! leaves a file that looks whole.
+//! The Parquet dataset writer: per table and run, one file per segment (the whole run, or each
+//! checkpoint interval), in hive-style partitions (`<table>/<partition>/part-00000.parquet`, the
+//! partition being `run=<id>` for a single run and `scenario=…/<parameter>=…/replicate=…/run=<id>`
+//! in a sweep), zstd-compressed, with the resolved config and seed in the key-value metadata.
+//! Each file is written under a hidden temporary name that readers skip
+//! (`.part-00000.parquet.inprogress`) and renamed only when complete, so a crash never leaves a
+//! file that looks whole.
 
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
@@ -24,6 +26,8 @@ const BATCH_ROWS: usize = 65_536;
 #[derive(Debug, Clone)]
 pub struct RunMeta {
     pub run_id: String,
+    /// The hive partition path of the run under each table folder, e.g. `run=baseline-s42`.
+    pub partition: String,
     pub seed: u64,
     /// The resolved experiment config, as TOML.
     pub config_toml: String,
@@ -68,18 +72,27 @@ impl std::fmt::Debug for DatasetWriter {
 }
 
 /// The folder of a run's partition of `table`.
-pub fn partition_dir(root: &Path, table: &str, run_id: &str) -> PathBuf {
-    root.join(table).join(format!("run={run_id}"))
+pub fn partition_dir(root: &Path, table: &str, partition: &str) -> PathBuf {
+    root.join(table).join(partition)
+}
+
+/// The name of segment `part` of a table file, and its temporary name while being written.
+pub fn part_names(part: u32) -> (String, String) {
+    let name = format!("part-{part:05}.parquet");
+    let temp = format!(".{name}.inprogress");
+    (name, temp)
 }
 
 impl DatasetWriter {
-    pub fn create(root: &Path, meta: &RunMeta) -> Result<Self, IoError> {
+    /// Opens segment `part` of every table of a run.
+    pub fn create(root: &Path, meta: &RunMeta, part: u32) -> Result<Self, IoError> {
         let mut tables = Vec::with_capacity(tables::TABLES.len());
+        let (file_name, temp_name) = part_names(part);
         for name in tables::TABLES {
-            let dir = partition_dir(root, name, &meta.run_id);
+            let dir = partition_dir(root, name, &meta.partition);
             fs::create_dir_all(&dir).map_err(|e| IoError::io(&dir, e))?;
-            let final_path = dir.join("part-00000.parquet");
-            let temp_path = dir.join(".part-00000.parquet.inprogress");
+            let final_path = dir.join(&file_name);
+            let temp_path = dir.join(&temp_name);
             let file = File::create(&temp_path).map_err(|e| IoError::io(&temp_path, e))?;
             let props = WriterProperties::builder()
                 .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).expect("valid level")))
