@@ -4,13 +4,14 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Mutex;
+use std::sync::atomic::AtomicUsize;
 
 use anyhow::{Context, Result};
 use bondsim_io::{Manifest, RunStatus};
 use bondsim_model::Intervention;
 use bondsim_model::params::InvalidParam;
 use clap::Subcommand;
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::config::{ConfigError, Experiment, Source};
@@ -549,8 +550,25 @@ fn run_sweep(
         });
         (r.run_id.clone(), outcome)
     };
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(parallel_runs).build()?;
-    let results: Vec<(String, Result<&'static str>)> = pool.install(|| mine.par_iter().map(execute).collect());
+    // Plain worker threads taking the next run: at most `parallel_runs` runs at a time (a rayon
+    // pool here would let a waiting worker start further runs while its run's own pool works).
+    let next = AtomicUsize::new(0);
+    let done = Mutex::new(Vec::with_capacity(mine.len()));
+    std::thread::scope(|scope| {
+        for _ in 0..parallel_runs.min(mine.len()).max(1) {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(run) = mine.get(i) else { break };
+                    let outcome = execute(run);
+                    done.lock().expect("no worker panicked holding the lock").push((i, outcome));
+                }
+            });
+        }
+    });
+    let mut results = done.into_inner().expect("no worker panicked holding the lock");
+    results.sort_by_key(|(i, _)| *i);
+    let results: Vec<(String, Result<&'static str>)> = results.into_iter().map(|(_, r)| r).collect();
     let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
     let mut interrupted = false;
     let mut failed = false;
