@@ -149,6 +149,14 @@ impl Experiment {
     }
 
     pub fn parse(text: &str, source: &Source) -> Result<Self, ConfigError> {
+        // An empty file is more likely a mistake (a truncated copy, a wrong path) than a wish
+        // for the defaults, which `bondsim run` with no config gives.
+        if text.lines().all(|l| l.trim().is_empty() || l.trim_start().starts_with('#')) {
+            return Err(ConfigError::Syntax {
+                source_name: source.clone(),
+                message: "the file has no settings; to run the baseline, give no config".into(),
+            });
+        }
         let de = toml::Deserializer::parse(text)
             .map_err(|e| ConfigError::Syntax { source_name: source.clone(), message: one_line(&e.to_string()) })?;
         let experiment: Experiment = serde_path_to_error::deserialize(de).map_err(|e| {
@@ -221,8 +229,21 @@ impl Experiment {
     }
 }
 
+/// A parser's message on one line, each part cut to a readable length (a line of the file can
+/// be megabytes long).
 fn one_line(s: &str) -> String {
-    s.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" | ")
+    s.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(|l| {
+            if l.chars().count() > 120 {
+                format!("{}…", l.chars().take(120).collect::<String>())
+            } else {
+                l.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" | ")
 }
 
 #[cfg(test)]
@@ -268,5 +289,96 @@ mod tests {
         let back = parse(&text).unwrap();
         assert_eq!(back.execution.threads, 0);
         assert_eq!(back.model, e.model);
+    }
+
+    #[test]
+    fn an_empty_file_is_refused() {
+        let err = parse("\n# only a comment\n").unwrap_err().to_string();
+        assert!(err.contains("no settings"), "{err}");
+    }
+}
+
+/// Config fuzzing: malformed and extreme configs end in an error, never a panic or a hang.
+#[cfg(test)]
+mod fuzz {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn parse(text: &str) -> Result<Experiment, ConfigError> {
+        Experiment::parse(text, &Source::File("fuzz.toml".into()))
+    }
+
+    /// Values a careless or hostile config might hold.
+    fn junk_value() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just("nan".to_string()),
+            Just("inf".to_string()),
+            Just("-inf".to_string()),
+            Just("-1".to_string()),
+            Just("1e308".to_string()),
+            Just("18446744073709551616".to_string()),
+            Just("9223372036854775807".to_string()),
+            Just("\"text\"".to_string()),
+            Just("true".to_string()),
+            Just("[]".to_string()),
+            Just("[1, 2]".to_string()),
+            Just("{ a = 1 }".to_string()),
+            Just("1979-05-27T07:32:00Z".to_string()),
+            any::<i64>().prop_map(|v| v.to_string()),
+            any::<f64>().prop_map(|v| format!("{v:?}")),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 512, failure_persistence: None, ..ProptestConfig::default() })]
+
+        #[test]
+        fn random_text_never_panics(text in "\\PC{0,400}") {
+            let _ = parse(&text);
+        }
+
+        #[test]
+        fn every_key_of_the_baseline_with_a_junk_value_is_an_error_or_in_range(
+            line in 0usize..200, value in junk_value()
+        ) {
+            let lines: Vec<&str> = BASELINE_TOML.lines().collect();
+            let target = line % lines.len();
+            let mutated: Vec<String> = lines
+                .iter()
+                .enumerate()
+                .map(|(i, l)| match l.split_once(" = ") {
+                    Some((key, _)) if i == target && !l.starts_with('#') => format!("{key} = {value}"),
+                    _ => (*l).to_string(),
+                })
+                .collect();
+            match parse(&mutated.join("\n")) {
+                Ok(experiment) => prop_assert!(experiment.validate().is_empty()),
+                Err(e) => {
+                    let message = e.to_string();
+                    prop_assert!(message.contains("fuzz.toml") && message.len() < 2000, "{}", message);
+                }
+            }
+        }
+
+        #[test]
+        fn dropped_and_duplicated_lines_never_panic(drop in 0usize..200, dup in 0usize..200) {
+            let lines: Vec<&str> = BASELINE_TOML.lines().collect();
+            let mut mutated: Vec<&str> = lines.iter().enumerate().filter(|(i, _)| *i != drop % lines.len()).map(|(_, l)| *l).collect();
+            let copy = mutated[dup % mutated.len()];
+            mutated.insert(dup % mutated.len(), copy);
+            let _ = parse(&mutated.join("\n"));
+        }
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_without_overflowing_the_stack() {
+        for text in [
+            format!("x = {}{}", "[".repeat(100_000), "]".repeat(100_000)),
+            format!("[{}]", vec!["a"; 20_000].join(".")),
+            format!("x = {}1{}", "{a = ".repeat(20_000), "}".repeat(20_000)),
+        ] {
+            let message = parse(&text).unwrap_err().to_string();
+            assert!(message.len() < 2000, "message of {} bytes", message.len());
+        }
     }
 }

@@ -3,6 +3,7 @@
 //! dataset in `bondsim-io`.
 
 pub mod config;
+pub mod guard;
 pub mod run;
 pub mod sweep;
 
@@ -124,7 +125,9 @@ pub fn main() -> ExitCode {
             };
             let spec = run::RunSpec::single(experiment, &out, config_path);
             let options = RunOptions { out: out.clone(), threads, quiet, resume, stop };
-            let outcome = run::prepare_output(&out, overwrite, resume).and_then(|()| run::execute(&spec, &options));
+            let outcome = guard::check_memory(&spec.experiment, 1)
+                .and_then(|()| run::prepare_output(&out, overwrite, resume))
+                .and_then(|()| run::execute(&spec, &options));
             match outcome {
                 Ok(m) => {
                     println!(

@@ -100,7 +100,20 @@ pub fn prepare_output(out: &Path, overwrite: bool, resume: bool) -> Result<()> {
             std::fs::remove_file(&manifest).with_context(|| format!("removing {}", manifest.display()))?;
         }
     }
-    std::fs::create_dir_all(out).with_context(|| format!("creating the output folder {}", out.display()))?;
+    probe_writable(out, "--out")?;
+    Ok(())
+}
+
+/// Creates `dir` if needed and writes and removes a probe file in it, so that a folder bondsim
+/// cannot write is refused before the run starts rather than after hours of simulation.
+pub fn probe_writable(dir: &Path, what: &str) -> Result<()> {
+    let refuse = |e: std::io::Error| {
+        anyhow::Error::from(OutputRefused(format!("{what} {}: cannot write there: {e}", dir.display())))
+    };
+    std::fs::create_dir_all(dir).map_err(refuse)?;
+    let probe = dir.join(format!(".bondsim-probe-{}", std::process::id()));
+    std::fs::write(&probe, b"probe").map_err(refuse)?;
+    std::fs::remove_file(&probe).map_err(refuse)?;
     Ok(())
 }
 
@@ -179,6 +192,7 @@ fn add_summaries(into: &mut std::collections::BTreeMap<String, TableSummary>, pa
 pub fn execute(spec: &RunSpec, options: &RunOptions) -> Result<Manifest> {
     let started = Instant::now();
     let experiment = &spec.experiment;
+    let out = &options.out;
     let config = experiment.resolved_toml();
     let ticks = experiment.ticks();
     let every = experiment.record.checkpoint_every_ticks;
@@ -203,6 +217,10 @@ pub fn execute(spec: &RunSpec, options: &RunOptions) -> Result<Manifest> {
         output_bytes: 0,
         agent_ticks_per_second: 0.0,
     };
+    if every > 0 {
+        let dir = spec.checkpoint_path.parent().unwrap_or(out);
+        probe_writable(dir, "the checkpoint folder")?;
+    }
     // An incomplete manifest first: if the run dies, its folder says so.
     manifest.write_to(&spec.manifest_path)?;
     let result = simulate(spec, options, &config, ticks, every, &mut manifest, started);
@@ -221,8 +239,10 @@ pub fn execute(spec: &RunSpec, options: &RunOptions) -> Result<Manifest> {
     manifest.wall_seconds += started.elapsed().as_secs_f64();
     manifest.peak_rss_bytes = bondsim_io::peak_rss_bytes();
     manifest.agent_ticks_per_second = manifest.agent_ticks as f64 / manifest.wall_seconds.max(1e-9);
-    manifest.write_to(&spec.manifest_path)?;
+    // The run's own error comes first: a full disk fails the manifest write too.
+    let written = manifest.write_to(&spec.manifest_path);
     result?;
+    written?;
     if spec.checkpoint_path.exists() {
         std::fs::remove_file(&spec.checkpoint_path)
             .with_context(|| format!("removing the finished run's checkpoint {}", spec.checkpoint_path.display()))?;

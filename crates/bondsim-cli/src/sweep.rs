@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use std::sync::Mutex;
 use std::sync::atomic::AtomicUsize;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use bondsim_io::{Manifest, RunStatus};
 use bondsim_model::Intervention;
 use bondsim_model::params::InvalidParam;
@@ -517,7 +517,6 @@ fn run_sweep(
     threads: u64,
     quiet: bool,
 ) -> Result<ExitCode> {
-    std::fs::create_dir_all(out).with_context(|| format!("creating the output folder {}", out.display()))?;
     let stop = crate::stop_on_sigterm()?;
     let mine: Vec<&PlannedRun> = match shard {
         Some((task, tasks)) => runs.iter().enumerate().filter(|(i, _)| i % tasks == task).map(|(_, r)| r).collect(),
@@ -527,6 +526,10 @@ fn run_sweep(
     // One task: the runs one after another, each on all threads. The whole sweep on one
     // machine: runs side by side, one thread each.
     let (parallel_runs, threads_per_run) = if shard.is_some() { (1, cores) } else { (cores, 1) };
+    if let Some(largest) = mine.iter().max_by_key(|r| r.experiment.population.founders) {
+        crate::guard::check_memory(&largest.experiment, parallel_runs.min(mine.len()))?;
+    }
+    run::probe_writable(out, "--out")?;
     let execute = |r: &&PlannedRun| -> (String, Result<&'static str>) {
         let spec = r.spec(out, config);
         if Manifest::read_from(&spec.manifest_path).is_ok_and(|m| m.completed) {

@@ -8,6 +8,7 @@
 
 pub mod components;
 pub mod graph;
+pub mod invariants;
 pub mod output;
 pub mod rng;
 pub mod sim;

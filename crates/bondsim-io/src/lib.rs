@@ -18,10 +18,12 @@ pub use writer::{DatasetWriter, RunMeta, TableSummary, part_names, partition_dir
 
 #[derive(Debug, thiserror::Error)]
 pub enum IoError {
-    #[error("{path}: {source}")]
-    Io { path: String, source: std::io::Error },
-    #[error("{path}: writing Parquet failed: {source}")]
-    Parquet { path: String, source: parquet::errors::ParquetError },
+    // The underlying error is part of the message rather than a `source`, so that a chain of
+    // contexts does not print it twice.
+    #[error("{path}: {error}")]
+    Io { path: String, error: std::io::Error },
+    #[error("{path}: writing Parquet failed: {error}")]
+    Parquet { path: String, error: parquet::errors::ParquetError },
     #[error("{path}: not a usable checkpoint: {message}")]
     Checkpoint { path: String, message: String },
     #[error("{path}: not a bondsim manifest: {message}")]
@@ -29,10 +31,10 @@ pub enum IoError {
 }
 
 impl IoError {
-    pub fn io(path: &Path, source: std::io::Error) -> Self {
-        IoError::Io { path: path.display().to_string(), source }
+    pub fn io(path: &Path, error: std::io::Error) -> Self {
+        IoError::Io { path: path.display().to_string(), error }
     }
-    pub fn parquet(path: &Path, source: parquet::errors::ParquetError) -> Self {
-        IoError::Parquet { path: path.display().to_string(), source }
+    pub fn parquet(path: &Path, error: parquet::errors::ParquetError) -> Self {
+        IoError::Parquet { path: path.display().to_string(), error }
     }
 }

@@ -1,0 +1,120 @@
+//! Invariants of a simulation's state, checked by tests and available to tools: every level
+//! finite and in range, the graph consistent with the roster, no self-bonds, duplicates or
+//! bonds to the dead.
+
+use std::collections::HashSet;
+
+use petgraph::visit::EdgeRef;
+
+use crate::components::{Attachment, Care, Person, Physiology, Wellbeing};
+use crate::graph::SocialGraph;
+use crate::sim::{Roster, Simulation};
+
+fn level(name: &str, id: u64, value: f64) -> Result<(), String> {
+    if value.is_finite() && (0.0..=1.0).contains(&value) {
+        Ok(())
+    } else {
+        Err(format!("agent {id}: {name} = {value} is not a level in [0, 1]"))
+    }
+}
+
+impl Simulation {
+    /// Checks the state; the first broken invariant is the error.
+    pub fn check_invariants(&self) -> Result<(), String> {
+        let world = self.world();
+        let roster = world.resource::<Roster>();
+        let graph = world.resource::<SocialGraph>();
+        let mut alive = HashSet::with_capacity(roster.members.len());
+        for pair in roster.members.windows(2) {
+            if pair[0].id >= pair[1].id {
+                return Err(format!("roster not sorted by id at {} and {}", pair[0].id, pair[1].id));
+            }
+        }
+        for m in &roster.members {
+            let e = world.get_entity(m.entity).map_err(|_| format!("agent {} has no entity", m.id))?;
+            let person = e.get::<Person>().ok_or(format!("agent {} has no Person", m.id))?;
+            if person.id != m.id || person.node != m.node || m.id >= roster.next_id {
+                return Err(format!("agent {}: roster and components disagree", m.id));
+            }
+            if graph.graph.node_weight(m.node) != Some(&m.entity) {
+                return Err(format!("agent {}: graph node {} is not its entity", m.id, m.node.index()));
+            }
+            let n = e.get::<Physiology>().ok_or("no Physiology")?.0;
+            for (name, v) in [
+                ("oxytocin", n.oxytocin),
+                ("receptor_density", n.receptor_density),
+                ("dopamine", n.dopamine),
+                ("cortisol", n.cortisol),
+                ("allostatic_load", n.allostatic_load),
+                ("gr_sensitivity", n.gr_sensitivity),
+            ] {
+                level(name, m.id, v)?;
+            }
+            let wm = e.get::<Attachment>().ok_or("no Attachment")?.0;
+            for (name, v) in [
+                ("anxiety", wm.anxiety),
+                ("avoidance", wm.avoidance),
+                ("disorganisation", wm.disorganisation),
+                ("prototype_anxiety", wm.prototype_anxiety),
+                ("prototype_avoidance", wm.prototype_avoidance),
+                ("prototype_disorganisation", wm.prototype_disorganisation),
+            ] {
+                level(name, m.id, v)?;
+            }
+            let wb = e.get::<Wellbeing>().ok_or("no Wellbeing")?;
+            level("loneliness", m.id, wb.loneliness)?;
+            level("health", m.id, wb.health)?;
+            let care = e.get::<Care>().ok_or("no Care")?;
+            level("caregiving_sensitivity", m.id, care.sensitivity)?;
+            level("early_care_quality", m.id, care.early_care_quality)?;
+            alive.insert(m.node);
+        }
+        if graph.graph.node_count() != roster.members.len() {
+            return Err(format!("{} graph nodes for {} living agents", graph.graph.node_count(), roster.members.len()));
+        }
+        let mut pairs = HashSet::new();
+        let mut bonds = 0;
+        for (slot, bond) in graph.bonds.iter().enumerate() {
+            let Some(bond) = bond else { continue };
+            bonds += 1;
+            let edge = petgraph::stable_graph::EdgeIndex::new(slot);
+            if graph
+                .graph
+                .edge_endpoints(edge)
+                .is_none_or(|(a, b)| !((a, b) == (bond.a, bond.b) || (a, b) == (bond.b, bond.a)))
+            {
+                return Err(format!("bond slot {slot} does not match its graph edge"));
+            }
+            if bond.a == bond.b || bond.id_a >= bond.id_b {
+                return Err(format!("bond {}–{} is a self-bond or out of order", bond.id_a, bond.id_b));
+            }
+            if !alive.contains(&bond.a) || !alive.contains(&bond.b) {
+                return Err(format!("bond {}–{} has a dead or missing end", bond.id_a, bond.id_b));
+            }
+            if !pairs.insert((bond.id_a, bond.id_b)) {
+                return Err(format!("bond {}–{} appears twice", bond.id_a, bond.id_b));
+            }
+            let s = &bond.state;
+            for (name, v) in [("strength", s.strength), ("value", s.value), ("synchrony", s.synchrony)] {
+                if !(v.is_finite() && (0.0..=1.0).contains(&v)) {
+                    return Err(format!("bond {}–{}: {name} = {v}", bond.id_a, bond.id_b));
+                }
+            }
+            if !(s.contact_hours.is_finite() && s.contact_hours >= 0.0 && s.rpe.is_finite()) {
+                return Err(format!("bond {}–{}: contact or prediction error not finite", bond.id_a, bond.id_b));
+            }
+        }
+        if bonds != graph.graph.edge_count() {
+            return Err(format!("{bonds} bonds in the table for {} graph edges", graph.graph.edge_count()));
+        }
+        // Every edge of a node leads to a living agent (the graph is undirected: symmetric by type).
+        for &node in &alive {
+            for e in graph.graph.edges(node) {
+                if !alive.contains(&e.target()) || !alive.contains(&e.source()) {
+                    return Err(format!("node {} has an edge to a dead agent", node.index()));
+                }
+            }
+        }
+        Ok(())
+    }
+}
