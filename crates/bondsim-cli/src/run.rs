@@ -336,6 +336,7 @@ fn append(into: &mut Output, mut rows: Output) {
     into.deaths.append(&mut rows.deaths);
     into.metrics.append(&mut rows.metrics);
     into.interventions.append(&mut rows.interventions);
+    into.network.append(&mut rows.network);
 }
 
 fn save_checkpoint(

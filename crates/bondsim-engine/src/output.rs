@@ -109,6 +109,22 @@ pub struct MetricsRow {
     pub max_generation: u32,
 }
 
+/// One bond at a snapshot tick: an edge of the social graph.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NetworkRow {
+    pub tick: i64,
+    pub agent_a: u64,
+    pub agent_b: u64,
+    pub kind: BondKind,
+    pub strength: f64,
+    pub value: f64,
+    pub synchrony: f64,
+    /// Contact this tick (hours).
+    pub contact_hours: f64,
+    pub formed_tick: i64,
+    pub bond_age_ticks: i64,
+}
+
 /// One agent's state at a snapshot tick.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AgentRow {
@@ -170,4 +186,5 @@ pub struct Output {
     pub metrics: Vec<MetricsRow>,
     pub agents: Vec<AgentRow>,
     pub interventions: Vec<InterventionRow>,
+    pub network: Vec<NetworkRow>,
 }

@@ -15,7 +15,9 @@ use rayon::prelude::*;
 
 use crate::components::{Attachment, Care, Exposure, History, Person, Physiology, Wellbeing};
 use crate::graph::{Bond, SocialGraph};
-use crate::output::{AgentRow, BirthRow, BondEventKind, BondEventRow, DeathRow, InterventionRow, MetricsRow};
+use crate::output::{
+    AgentRow, BirthRow, BondEventKind, BondEventRow, DeathRow, InterventionRow, MetricsRow, NetworkRow,
+};
 use crate::rng::{Purpose, pair_key, stream};
 use crate::sim::{Clock, InterventionPlan, Member, ModelParams, Recorder, Roster, TickTally, spawn_agent};
 
@@ -956,10 +958,36 @@ pub fn record_tick(world: &mut World) {
     row.adult_avoidant_share = categories[Category::Avoidant as usize] as f64 / adults;
     row.adult_disorganised_share = categories[Category::Disorganised as usize] as f64 / adults;
     let snapshot = clock.snapshot_every_ticks > 0 && clock.tick % clock.snapshot_every_ticks == 0;
-    let agents = if snapshot { snapshot_rows(world, clock) } else { Vec::new() };
+    let (agents, network) =
+        if snapshot { (snapshot_rows(world, clock), network_rows(world, clock)) } else { Default::default() };
     let mut recorder = world.resource_mut::<Recorder>();
     recorder.0.metrics.push(row);
     recorder.0.agents.extend(agents);
+    recorder.0.network.extend(network);
+}
+
+/// The edge list at a snapshot, sorted by the pair's ids.
+fn network_rows(world: &World, clock: Clock) -> Vec<NetworkRow> {
+    let graph = world.resource::<SocialGraph>();
+    let mut rows: Vec<NetworkRow> = graph
+        .bonds
+        .iter()
+        .flatten()
+        .map(|b| NetworkRow {
+            tick: clock.tick,
+            agent_a: b.id_a,
+            agent_b: b.id_b,
+            kind: b.state.kind,
+            strength: b.state.strength,
+            value: b.state.value,
+            synchrony: b.state.synchrony,
+            contact_hours: b.state.contact_hours,
+            formed_tick: i64::from(b.state.formed_tick),
+            bond_age_ticks: clock.tick - i64::from(b.state.formed_tick),
+        })
+        .collect();
+    rows.sort_unstable_by_key(|r| (r.agent_a, r.agent_b));
+    rows
 }
 
 fn snapshot_rows(world: &World, clock: Clock) -> Vec<AgentRow> {

@@ -9,14 +9,16 @@ use arrow_array::{
     UInt32Array, UInt64Array,
 };
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
-use bondsim_engine::output::{AgentRow, BirthRow, BondEventKind, BondEventRow, DeathRow, InterventionRow, MetricsRow};
+use bondsim_engine::output::{
+    AgentRow, BirthRow, BondEventKind, BondEventRow, DeathRow, InterventionRow, MetricsRow, NetworkRow,
+};
 use bondsim_model::{BondKind, Category, InterventionKind, Sex};
 
 /// Version of the dataset's schema; bumped on any change of a table's columns.
 pub const SCHEMA_VERSION: &str = "1";
 
 /// The tables of a run, in the order they are written.
-pub const TABLES: [&str; 6] = ["agents", "bond_events", "births", "deaths", "metrics", "interventions"];
+pub const TABLES: [&str; 7] = ["agents", "bond_events", "births", "deaths", "metrics", "interventions", "network"];
 
 fn dict() -> DataType {
     DataType::Dictionary(Box::new(DataType::UInt8), Box::new(DataType::Utf8))
@@ -160,8 +162,24 @@ pub fn interventions_schema() -> SchemaRef {
     ]))
 }
 
+pub fn network_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        i64c("tick"),
+        u64c("agent_a"),
+        u64c("agent_b"),
+        field("kind", dict(), false),
+        f64c("strength"),
+        f64c("value"),
+        f64c("synchrony"),
+        f64c("contact_hours"),
+        i64c("formed_tick"),
+        i64c("bond_age_ticks"),
+    ]))
+}
+
 pub fn schema(table: &str) -> Option<SchemaRef> {
     Some(match table {
+        "network" => network_schema(),
         "interventions" => interventions_schema(),
         "agents" => agents_schema(),
         "bond_events" => bond_events_schema(),
@@ -354,6 +372,25 @@ pub fn interventions_batch(rows: &[InterventionRow]) -> RecordBatch {
             dictionary(rows, &kinds, |r| Some(r.kind as u8)),
             u64s(rows, |r| r.agent),
             i64s(rows, |r| r.until_tick),
+        ],
+    )
+}
+
+pub fn network_batch(rows: &[NetworkRow]) -> RecordBatch {
+    let kinds: Vec<&str> = BondKind::ALL.iter().map(|k| k.as_str()).collect();
+    batch(
+        network_schema(),
+        vec![
+            i64s(rows, |r| r.tick),
+            u64s(rows, |r| r.agent_a),
+            u64s(rows, |r| r.agent_b),
+            dictionary(rows, &kinds, |r| Some(r.kind as u8)),
+            f64s(rows, |r| r.strength),
+            f64s(rows, |r| r.value),
+            f64s(rows, |r| r.synchrony),
+            f64s(rows, |r| r.contact_hours),
+            i64s(rows, |r| r.formed_tick),
+            i64s(rows, |r| r.bond_age_ticks),
         ],
     )
 }

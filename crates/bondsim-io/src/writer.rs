@@ -124,6 +124,7 @@ impl DatasetWriter {
         p.deaths.append(&mut output.deaths);
         p.metrics.append(&mut output.metrics);
         p.interventions.append(&mut output.interventions);
+        p.network.append(&mut output.network);
         self.flush(BATCH_ROWS)
     }
 
@@ -141,6 +142,7 @@ impl DatasetWriter {
                 "interventions" if p.interventions.len() >= at_least => {
                     tables::interventions_batch(&std::mem::take(&mut p.interventions))
                 }
+                "network" if p.network.len() >= at_least => tables::network_batch(&std::mem::take(&mut p.network)),
                 _ => continue,
             };
             if batch.num_rows() > 0 {
