@@ -97,3 +97,17 @@ def test_metrics_account_for_births_and_deaths(dataset):
     deaths = pl.read_parquet(out / "deaths" / "**" / "*.parquet").height
     assert m["births"].sum() == births and m["deaths"].sum() == deaths
     assert m["population"][-1] == 500 + births - deaths
+
+
+def test_the_example_script_reproduces_two_report_plots(dataset):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    out, _ = dataset
+    script = Path(__file__).resolve().parents[2] / "examples" / "plots.py"
+    result = subprocess.run([sys.executable, str(script), str(out)], capture_output=True, text=True, check=True)
+    assert "mean layer sizes" in result.stdout
+    for name in ["population.png", "degrees.png"]:
+        png = (out / name).read_bytes()
+        assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 5000, name

@@ -5,10 +5,10 @@ use crate::config::Experiment;
 use crate::run::OutputRefused;
 
 /// Resident memory per founding agent, measured on the whole process (state, bonds, output
-/// buffers and the Parquet writer's row groups): 10,000 founders peaked at 145 MB and 2,000 at
-/// 39 MB on this project's machine, about 13 KB per agent above a 13 MB base. With a margin
-/// for populations that grow.
-pub const BYTES_PER_FOUNDER: u64 = 20 * 1024;
+/// buffers and the Parquet writer's row groups, the network table's included): the baseline's
+/// 10,000 founders peaked at 250 MB on this project's machine, about 24 KB per agent. With a
+/// margin for populations that grow.
+pub const BYTES_PER_FOUNDER: u64 = 32 * 1024;
 pub const BASE_BYTES: u64 = 64 * 1024 * 1024;
 
 /// Estimated peak resident memory of one run of `experiment` (bytes).

@@ -65,6 +65,14 @@ pub enum Command {
     /// SLURM job array, into one dataset.
     #[command(subcommand)]
     Sweep(sweep::SweepCommand),
+    /// Write a self-contained HTML report (plots as inline SVG) of a run's or a sweep's dataset.
+    Report {
+        /// The output folder of `bondsim run` or `bondsim sweep run`.
+        dir: PathBuf,
+        /// Where to write the page [default: DIR/report.html].
+        #[arg(long)]
+        output: Option<PathBuf>,
+    },
     /// Validate a config and print it resolved: every key, with the defaults filled in.
     Config {
         /// Experiment config (TOML). Without it, the embedded baseline.
@@ -147,6 +155,20 @@ pub fn main() -> ExitCode {
             }
         }
         Command::Sweep(command) => sweep::main(command),
+        Command::Report { dir, output } => {
+            let output = output.unwrap_or_else(|| dir.join("report.html"));
+            match bondsim_report::write_report(&dir, &output) {
+                Ok(figures) => {
+                    println!("bondsim: report with {figures} plots written to {}", output.display());
+                    ExitCode::SUCCESS
+                }
+                Err(e @ bondsim_report::ReportError::NoDataset(_)) => bad_input(&e.to_string()),
+                Err(e) => {
+                    eprintln!("bondsim: error: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
     }
 }
 
