@@ -5,7 +5,6 @@
 use bevy_ecs::prelude::{Entity, Resource};
 use bondsim_model::{BondKind, BondState};
 use petgraph::stable_graph::{EdgeIndex, NodeIndex, StableUnGraph};
-use petgraph::visit::EdgeRef;
 
 /// One bond: its endpoints (nodes and agent ids, `id_a < id_b`) and its state.
 #[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
@@ -33,6 +32,11 @@ pub struct SocialGraph {
     pub graph: StableUnGraph<Entity, ()>,
     /// Indexed by `EdgeIndex::index()`; `None` where the edge slot is free.
     pub bonds: Vec<Option<Bond>>,
+    /// Each node's bonds as edge indices in ascending order, kept with every change: degrees,
+    /// neighbours and bond checks read this flat list instead of walking petgraph's linked
+    /// adjacency (the walk was a fifth of a tick's time at 100,000 agents), and its order does
+    /// not depend on insertion history, which a checkpoint does not keep.
+    adjacency: Vec<Vec<EdgeIndex>>,
 }
 
 impl SocialGraph {
@@ -50,11 +54,33 @@ impl SocialGraph {
     }
 
     pub fn degree(&self, node: NodeIndex) -> usize {
-        self.graph.edges(node).count()
+        self.adjacency.get(node.index()).map_or(0, Vec::len)
+    }
+
+    fn list(&mut self, node: NodeIndex) -> &mut Vec<EdgeIndex> {
+        let i = node.index();
+        if self.adjacency.len() <= i {
+            self.adjacency.resize_with(i + 1, Vec::new);
+        }
+        &mut self.adjacency[i]
+    }
+
+    fn link(&mut self, node: NodeIndex, edge: EdgeIndex) {
+        let list = self.list(node);
+        let at = list.binary_search(&edge).unwrap_or_else(|at| at);
+        list.insert(at, edge);
+    }
+
+    fn unlink(&mut self, node: NodeIndex, edge: EdgeIndex) {
+        let list = self.list(node);
+        if let Ok(at) = list.binary_search(&edge) {
+            list.remove(at);
+        }
     }
 
     pub fn are_bonded(&self, a: NodeIndex, b: NodeIndex) -> bool {
-        self.graph.find_edge(a, b).is_some()
+        let (from, to) = if self.degree(a) <= self.degree(b) { (a, b) } else { (b, a) };
+        self.bonds_of(from).iter().any(|e| self.bonds[e.index()].is_some_and(|bond| bond.other(from) == to))
     }
 
     /// Adds a bond; `a_is_parent` is read only for parent–child bonds.
@@ -64,6 +90,8 @@ impl SocialGraph {
         let (a, id_a, b, id_b, a_is_parent) =
             if ia < ib { (na, ia, nb, ib, a_is_parent) } else { (nb, ib, na, ia, !a_is_parent) };
         let edge = self.graph.add_edge(a, b, ());
+        self.link(a, edge);
+        self.link(b, edge);
         let slot = edge.index();
         if self.bonds.len() <= slot {
             self.bonds.resize(slot + 1, None);
@@ -74,23 +102,25 @@ impl SocialGraph {
 
     pub fn remove_bond(&mut self, edge: EdgeIndex) -> Option<Bond> {
         self.graph.remove_edge(edge)?;
-        self.bonds[edge.index()].take()
+        let bond = self.bonds[edge.index()].take()?;
+        self.unlink(bond.a, edge);
+        self.unlink(bond.b, edge);
+        Some(bond)
     }
 
     /// Removes an agent's node and returns its bonds, in edge-index order. The bonds are removed
     /// one by one in that order before the node, so the order of free edge slots does not depend
     /// on petgraph's adjacency order (which a checkpoint does not keep).
     pub fn remove_agent(&mut self, node: NodeIndex) -> Vec<Bond> {
-        let bonds = self.bonds_of(node).into_iter().filter_map(|e| self.remove_bond(e)).collect();
+        let edges = self.bonds_of(node).to_vec();
+        let bonds = edges.into_iter().filter_map(|e| self.remove_bond(e)).collect();
         self.graph.remove_node(node);
         bonds
     }
 
-    /// The edge indices of a node's bonds, in a fixed (index) order.
-    pub fn bonds_of(&self, node: NodeIndex) -> Vec<EdgeIndex> {
-        let mut edges: Vec<EdgeIndex> = self.graph.edges(node).map(|e| e.id()).collect();
-        edges.sort();
-        edges
+    /// The edge indices of a node's bonds, in ascending order.
+    pub fn bonds_of(&self, node: NodeIndex) -> &[EdgeIndex] {
+        self.adjacency.get(node.index()).map_or(&[], Vec::as_slice)
     }
 
     /// The `k`-th neighbour of `node`, counting its bonds in edge-index order.
@@ -154,7 +184,14 @@ impl SocialGraph {
         for &n in free_nodes.iter().rev() {
             graph.remove_node(NodeIndex::new(n));
         }
-        Self { graph, bonds }
+        let mut adjacency = vec![Vec::new(); node_bound];
+        for (slot, bond) in bonds.iter().enumerate() {
+            if let Some(bond) = bond {
+                adjacency[bond.a.index()].push(EdgeIndex::new(slot));
+                adjacency[bond.b.index()].push(EdgeIndex::new(slot));
+            }
+        }
+        Self { graph, bonds, adjacency }
     }
 
     pub fn kind_of(&self, edge: EdgeIndex) -> Option<BondKind> {

@@ -107,8 +107,12 @@ impl Simulation {
         if bonds != graph.graph.edge_count() {
             return Err(format!("{bonds} bonds in the table for {} graph edges", graph.graph.edge_count()));
         }
-        // Every edge of a node leads to a living agent (the graph is undirected: symmetric by type).
+        // Every edge of a node leads to a living agent (the graph is undirected: symmetric by
+        // type), and the kept degree is the node's number of edges.
         for &node in &alive {
+            if graph.degree(node) != graph.graph.edges(node).count() {
+                return Err(format!("node {}: kept degree {} is not its edge count", node.index(), graph.degree(node)));
+            }
             for e in graph.graph.edges(node) {
                 if !alive.contains(&e.target()) || !alive.contains(&e.source()) {
                     return Err(format!("node {} has an edge to a dead agent", node.index()));

@@ -158,8 +158,8 @@ fn lose_strongest_close_bond(world: &mut World, member: Member, params: &bondsim
     let graph = world.resource::<SocialGraph>();
     let strongest = graph
         .bonds_of(member.node)
-        .into_iter()
-        .filter_map(|e| graph.bonds[e.index()].map(|b| (e, b)))
+        .iter()
+        .filter_map(|&e| graph.bonds[e.index()].map(|b| (e, b)))
         .filter(|(_, b)| is_close(b.state.kind))
         .max_by(|(ea, a), (eb, b)| a.state.strength.total_cmp(&b.state.strength).then(eb.cmp(ea)));
     let Some((edge, _)) = strongest else { return };
@@ -384,13 +384,14 @@ pub fn learn_from_contact(
 ) {
     let slots = &view.slots;
     let p = &params.0.bonds;
+    let rates = rules::BondRates::new(p, clock.dt_years);
     let tick = clock.tick;
     graph.bonds.par_iter_mut().flatten().for_each(|bond| {
         let (a, b) = (&slots[bond.a.index()], &slots[bond.b.index()]);
         let hours_per_week = bond.state.contact_hours / clock.weeks_per_tick;
         let reward =
             rules::contact_reward(hours_per_week, bond.state.synchrony, [a.receptor_density, b.receptor_density], p);
-        rules::learn_bond(&mut bond.state, reward, clock.dt_years, p);
+        rules::learn_bond(&mut bond.state, reward, &rates);
         if bond.state.kind.is_chosen() {
             bond.state.kind = rules::chosen_kind(bond.state.strength, p);
         }
@@ -478,7 +479,9 @@ pub fn break_and_partner(
         let edge = EdgeIndex::new(slot);
         let (a, b) = (&slots[bond.a.index()], &slots[bond.b.index()]);
         let state = bond.state;
-        let mut rng = stream(clock.seed, Purpose::Bond, pair_key(bond.id_a, bond.id_b), clock.tick as u64);
+        // The bond's stream, made only for the bonds that draw (it costs a seeding per bond).
+        let draw =
+            || stream(clock.seed, Purpose::Bond, pair_key(bond.id_a, bond.id_b), clock.tick as u64).random::<f64>();
         let ended = match state.kind {
             kind if kind.is_chosen() && state.strength < p.bonds.break_strength => {
                 end_bond(&mut graph, edge, BondEventKind::Broken, clock.tick, &mut recorder, &mut tally)
@@ -486,7 +489,7 @@ pub fn break_and_partner(
             BondKind::Romantic => {
                 let insecurity = [0.5 * (a.anxiety + a.avoidance), 0.5 * (b.anxiety + b.avoidance)];
                 let hazard = rules::separation_per_year(state.strength, insecurity, &p.bonds);
-                if rng.random::<f64>() < per_tick(hazard, clock.dt_years) {
+                if draw() < per_tick(hazard, clock.dt_years) {
                     let ended =
                         end_bond(&mut graph, edge, BondEventKind::Separated, clock.tick, &mut recorder, &mut tally);
                     // Losing a partner is a stress spike (claim 7), half that of a death.
@@ -512,7 +515,7 @@ pub fn break_and_partner(
                     && !partnered_now[bond.b.index()];
                 // Attraction grows with the friendship: full rate from close-friend strength up.
                 let rate = p.bonds.partnering_per_year * (state.strength / p.bonds.close_friend_strength).min(1.0);
-                if eligible && rng.random::<f64>() < per_tick(rate, clock.dt_years) {
+                if eligible && draw() < per_tick(rate, clock.dt_years) {
                     partnered_now[bond.a.index()] = true;
                     partnered_now[bond.b.index()] = true;
                     if let Some(b) = graph.bonds[slot].as_mut() {
@@ -753,7 +756,7 @@ fn bond_counts(graph: &SocialGraph, node: NodeIndex) -> (u32, u32) {
 }
 
 fn partner_of(graph: &SocialGraph, node: NodeIndex) -> Option<(NodeIndex, f64, u64)> {
-    graph.bonds_of(node).into_iter().find_map(|e| {
+    graph.bonds_of(node).iter().find_map(|e| {
         let bond = graph.bonds[e.index()]?;
         (bond.state.kind == BondKind::Romantic).then(|| {
             let other = bond.other(node);

@@ -63,12 +63,30 @@ pub fn contact_reward(contact_hours_per_week: f64, synchrony: f64, receptor_dens
 /// Claim 6 and claim 3: reward-prediction-error learning of a bond's value, and strength
 /// consolidating toward value. Value rises fast on positive errors and falls slowly on negative
 /// ones, so bonds are partner-specific (each has its own value) and enduring.
-pub fn learn_bond(bond: &mut BondState, reward: f64, dt_years: f64, p: &BondParams) {
+pub fn learn_bond(bond: &mut BondState, reward: f64, rates: &BondRates) {
     let rpe = reward - bond.value;
-    let rate = if rpe > 0.0 { p.learning_per_year } else { p.extinction_per_year };
+    let rate = if rpe > 0.0 { rates.learning } else { rates.extinction };
     bond.rpe = rpe;
-    bond.value = unit(bond.value + per_tick(rate, dt_years) * rpe);
-    bond.strength = unit(relax(bond.strength, bond.value, per_tick(p.consolidation_per_year, dt_years)));
+    bond.value = unit(bond.value + rate * rpe);
+    bond.strength = unit(relax(bond.strength, bond.value, rates.consolidation));
+}
+
+/// The per-tick fractions of bond learning, computed once per tick rather than per bond.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BondRates {
+    pub learning: f64,
+    pub extinction: f64,
+    pub consolidation: f64,
+}
+
+impl BondRates {
+    pub fn new(p: &BondParams, dt_years: f64) -> Self {
+        Self {
+            learning: per_tick(p.learning_per_year, dt_years),
+            extinction: per_tick(p.extinction_per_year, dt_years),
+            consolidation: per_tick(p.consolidation_per_year, dt_years),
+        }
+    }
 }
 
 /// Claims 3, 4 and 6: the share of an agent's contact time a bond asks for. It rises with the
@@ -300,15 +318,16 @@ mod tests {
     #[test]
     fn reward_prediction_error_builds_a_bond_that_then_decays_slowly() {
         let p = BondParams::default();
+        let rates = BondRates::new(&p, WEEK);
         let mut bond = BondState::new(BondKind::Acquaintance, 0.1, 0);
         for _ in 0..52 {
-            learn_bond(&mut bond, 0.6, WEEK, &p);
+            learn_bond(&mut bond, 0.6, &rates);
         }
         assert!(bond.strength > 0.5, "a year of rewarding contact: {}", bond.strength);
         let built = bond.strength;
         let mut weeks_to_halve = 0;
         while bond.strength > built / 2.0 {
-            learn_bond(&mut bond, 0.0, WEEK, &p);
+            learn_bond(&mut bond, 0.0, &rates);
             weeks_to_halve += 1;
         }
         // Extinction is slower than acquisition: the bond endures.
