@@ -55,40 +55,28 @@ pub fn run_ok(config: &Path, out: &Path, extra: &[&str]) -> Output {
     output
 }
 
-/// Every Parquet file under `dir`, sorted.
-pub fn parquet_files(dir: &Path) -> Vec<PathBuf> {
+/// Every file under `dir` (hidden ones included), sorted.
+fn walk(dir: &Path) -> Vec<PathBuf> {
     let mut files = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
         for entry in std::fs::read_dir(&d).expect("read dir").flatten() {
             let p = entry.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.extension().is_some_and(|e| e == "parquet") {
-                files.push(p);
-            }
+            if p.is_dir() { stack.push(p) } else { files.push(p) }
         }
     }
     files.sort();
     files
 }
 
-/// All files under `dir` (any name), sorted, relative.
+/// Every Parquet file (final name `*.parquet`) under `dir`, sorted.
+pub fn parquet_files(dir: &Path) -> Vec<PathBuf> {
+    walk(dir).into_iter().filter(|p| p.extension().is_some_and(|e| e == "parquet")).collect()
+}
+
+/// All files under `dir` (any name), relative, sorted.
 pub fn all_files(dir: &Path) -> Vec<String> {
-    let mut files = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).expect("read dir").flatten() {
-            let p = entry.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                files.push(p.strip_prefix(dir).unwrap().display().to_string());
-            }
-        }
-    }
-    files.sort();
-    files
+    walk(dir).iter().map(|p| p.strip_prefix(dir).unwrap().display().to_string()).collect()
 }
 
 pub fn read_table(out: &Path, table: &str) -> Vec<RecordBatch> {

@@ -42,15 +42,21 @@ fn range(values: impl Iterator<Item = f64>, from_zero: bool) -> std::ops::Range<
     (if from_zero && lo >= 0.0 { lo } else { lo - pad })..hi + pad
 }
 
-fn color(i: usize) -> RGBColor {
-    let c = Palette99::pick(i).to_rgba();
-    RGBColor(c.0, c.1, c.2)
-}
+type Chart<'a, 'b> = ChartContext<
+    'a,
+    SVGBackend<'b>,
+    Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
+>;
 
-/// Lines, one per series.
-pub fn lines(title: &str, x: &str, y: &str, series: &[Series], legend: bool) -> Result<String, ReportError> {
-    let xs = range(series.iter().flat_map(|s| s.points.iter().map(|p| p.0)), false);
-    let ys = range(series.iter().flat_map(|s| s.points.iter().map(|p| p.1)), true);
+/// Draws one chart into an SVG string: a white page, a titled frame over `xs` × `ys`, then
+/// whatever `draw` adds, then the legend.
+fn svg_chart(
+    title: &str,
+    xs: std::ops::Range<f64>,
+    ys: std::ops::Range<f64>,
+    legend: bool,
+    draw: impl FnOnce(&mut Chart) -> Result<(), ReportError>,
+) -> Result<String, ReportError> {
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
@@ -62,19 +68,8 @@ pub fn lines(title: &str, x: &str, y: &str, series: &[Series], legend: bool) -> 
             .y_label_area_size(60)
             .build_cartesian_2d(xs, ys)
             .map_err(fail)?;
-        chart.configure_mesh().x_desc(x).y_desc(y).light_line_style(WHITE.mix(0.0)).draw().map_err(fail)?;
-        for (i, s) in series.iter().enumerate() {
-            let c = color(i);
-            chart
-                .draw_series(LineSeries::new(s.points.iter().copied(), c.stroke_width(2)))
-                .map_err(fail)?
-                .label(&s.name)
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2)));
-            if s.points.len() <= 12 {
-                chart.draw_series(s.points.iter().map(|&p| Circle::new(p, 3, c.filled()))).map_err(fail)?;
-            }
-        }
-        if legend && !series.is_empty() {
+        draw(&mut chart)?;
+        if legend {
             chart
                 .configure_series_labels()
                 .position(SeriesLabelPosition::UpperRight)
@@ -88,21 +83,38 @@ pub fn lines(title: &str, x: &str, y: &str, series: &[Series], legend: bool) -> 
     Ok(svg)
 }
 
+fn color(i: usize) -> RGBColor {
+    let c = Palette99::pick(i).to_rgba();
+    RGBColor(c.0, c.1, c.2)
+}
+
+/// Lines, one per series.
+pub fn lines(title: &str, x: &str, y: &str, series: &[Series], legend: bool) -> Result<String, ReportError> {
+    let xs = range(series.iter().flat_map(|s| s.points.iter().map(|p| p.0)), false);
+    let ys = range(series.iter().flat_map(|s| s.points.iter().map(|p| p.1)), true);
+    svg_chart(title, xs, ys, legend && !series.is_empty(), |chart| {
+        chart.configure_mesh().x_desc(x).y_desc(y).draw().map_err(fail)?;
+        for (i, s) in series.iter().enumerate() {
+            let c = color(i);
+            chart
+                .draw_series(LineSeries::new(s.points.iter().copied(), c.stroke_width(2)))
+                .map_err(fail)?
+                .label(&s.name)
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2)));
+            if s.points.len() <= 12 {
+                chart.draw_series(s.points.iter().map(|&p| Circle::new(p, 3, c.filled()))).map_err(fail)?;
+            }
+        }
+        Ok(())
+    })
+}
+
 /// Grouped bars: one group per label, one bar per series.
 pub fn bars(title: &str, groups: &[String], series: &[(String, Vec<f64>)], y: &str) -> Result<String, ReportError> {
     let ys = range(series.iter().flat_map(|s| s.1.iter().copied()), true);
     let n = series.len().max(1) as f64;
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
-        root.fill(&WHITE).map_err(fail)?;
-        let mut chart = ChartBuilder::on(&root)
-            .caption(title, ("sans-serif", 18))
-            .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(60)
-            .build_cartesian_2d(-0.5f64..(groups.len() as f64 - 0.5).max(0.5), ys)
-            .map_err(fail)?;
+    let xs = -0.5f64..(groups.len() as f64 - 0.5).max(0.5);
+    svg_chart(title, xs, ys, true, |chart| {
         let labels = groups.to_vec();
         chart
             .configure_mesh()
@@ -131,16 +143,8 @@ pub fn bars(title: &str, groups: &[String], series: &[(String, Vec<f64>)], y: &s
                 .label(name)
                 .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], c.filled()));
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK.mix(0.3))
-            .draw()
-            .map_err(fail)?;
-        root.present().map_err(fail)?;
-    }
-    Ok(svg)
+        Ok(())
+    })
 }
 
 /// Points with vertical range bars: per series, (x, mean, low, high).
@@ -152,17 +156,7 @@ pub fn error_bars(
 ) -> Result<String, ReportError> {
     let xs = range(series.values().flatten().map(|p| p.0), false);
     let ys = range(series.values().flatten().flat_map(|p| [p.2, p.3]), false);
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
-        root.fill(&WHITE).map_err(fail)?;
-        let mut chart = ChartBuilder::on(&root)
-            .caption(title, ("sans-serif", 18))
-            .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(60)
-            .build_cartesian_2d(xs, ys)
-            .map_err(fail)?;
+    svg_chart(title, xs, ys, true, |chart| {
         chart.configure_mesh().x_desc(x).y_desc(y).draw().map_err(fail)?;
         for (i, (name, points)) in series.iter().enumerate() {
             let c = color(i);
@@ -178,14 +172,6 @@ pub fn error_bars(
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2)));
             chart.draw_series(points.iter().map(|&(x, m, _, _)| Circle::new((x, m), 4, c.filled()))).map_err(fail)?;
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK.mix(0.3))
-            .draw()
-            .map_err(fail)?;
-        root.present().map_err(fail)?;
-    }
-    Ok(svg)
+        Ok(())
+    })
 }
