@@ -6,6 +6,7 @@ pub mod config;
 pub mod guard;
 pub mod run;
 pub mod sweep;
+pub mod validate;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -72,6 +73,24 @@ pub enum Command {
         /// Where to write the page [default: DIR/report.html].
         #[arg(long)]
         output: Option<PathBuf>,
+    },
+    /// Run the validation scenario (replicates of a multi-generation population with the
+    /// default parameters) and print each stylized fact of the science brief (F1-F14): target,
+    /// simulated value with a 95 % interval over replicates, pass or fail. Writes
+    /// validation.json beside the dataset. See docs/VALIDATION.md.
+    Validate {
+        /// Output folder of the validation runs [default: out/validate, or out/validate-quick].
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// A smaller version: 2 replicates of 1,500 founders for 60 years (about a minute).
+        #[arg(long)]
+        quick: bool,
+        /// Exit with status 1 when a fact fails.
+        #[arg(long)]
+        strict: bool,
+        /// Worker threads (0 = one per core).
+        #[arg(long, default_value_t = 0)]
+        threads: u64,
     },
     /// Validate a config and print it resolved: every key, with the defaults filled in.
     Config {
@@ -155,6 +174,7 @@ pub fn main() -> ExitCode {
             }
         }
         Command::Sweep(command) => sweep::main(command),
+        Command::Validate { out, quick, strict, threads } => validate::main(out, quick, strict, threads),
         Command::Report { dir, output } => {
             let output = output.unwrap_or_else(|| dir.join("report.html"));
             match bondsim_report::write_report(&dir, &output) {

@@ -509,7 +509,7 @@ pub fn main(command: SweepCommand) -> ExitCode {
     }
 }
 
-fn run_sweep(
+pub(crate) fn run_sweep(
     runs: &[PlannedRun],
     config: &Path,
     out: &Path,

@@ -6,6 +6,7 @@
 
 pub mod dataset;
 mod plots;
+pub mod validate;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;

@@ -1,0 +1,111 @@
+//! `bondsim validate`: runs the validation scenario and prints the stylized facts.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use bondsim_report::validate::{self, Fact};
+
+use crate::config::{Experiment, Source};
+use crate::sweep::{self, SweepSection};
+
+/// The validation scenario: the default parameters, a multi-generation population, replicates.
+pub fn scenario(quick: bool) -> Experiment {
+    let mut e = Experiment::default();
+    e.experiment.name = if quick { "validate-quick".into() } else { "validate".into() };
+    e.population.founders = if quick { 1_500 } else { 5_000 };
+    e.time.years = if quick { 60.0 } else { 100.0 };
+    e.record.agents_every_ticks = 52;
+    e.sweep = Some(SweepSection {
+        replicates: if quick { 2 } else { 5 },
+        grid: Default::default(),
+        latin_hypercube: None,
+        scenarios: Vec::new(),
+    });
+    e
+}
+
+fn fmt(x: f64) -> String {
+    if x.is_finite() { format!("{x:.3}") } else { "n/a".into() }
+}
+
+pub fn table(facts: &[Fact]) -> String {
+    let mut out = format!(
+        "{:<4} {:<60} {:<22} {:>8} {:>19}  {}\n",
+        "fact", "measure", "target", "value", "95% interval", "result"
+    );
+    for f in facts {
+        let (lo, hi) = f.interval();
+        out.push_str(&format!(
+            "{:<4} {:<60} {:<22} {:>8} {:>19}  {}\n",
+            f.id,
+            f.measure,
+            f.target,
+            fmt(f.mean()),
+            format!("[{}, {}]", fmt(lo), fmt(hi)),
+            if f.pass() { "pass" } else { "FAIL" }
+        ));
+    }
+    let passed = facts.iter().filter(|f| f.pass()).count();
+    out.push_str(&format!(
+        "{passed} of {} measures within tolerance ({} runs)\n",
+        facts.len(),
+        facts.first().map_or(0, |f| f.per_run.len())
+    ));
+    out
+}
+
+fn json(facts: &[Fact], experiment: &Experiment) -> String {
+    let rows: Vec<serde_json::Value> = facts
+        .iter()
+        .map(|f| {
+            let (lo, hi) = f.interval();
+            serde_json::json!({
+                "fact": f.id, "measure": f.measure, "target": f.target,
+                "low": if f.low.is_finite() { Some(f.low) } else { None },
+                "high": if f.high.is_finite() { Some(f.high) } else { None },
+                "value": f.mean().is_finite().then(|| f.mean()),
+                "interval": [lo.is_finite().then_some(lo), hi.is_finite().then_some(hi)],
+                "per_run": f.per_run.iter().map(|v| v.is_finite().then_some(*v)).collect::<Vec<_>>(),
+                "pass": f.pass(), "source": f.source,
+            })
+        })
+        .collect();
+    serde_json::to_string_pretty(&serde_json::json!({
+        "config": experiment.resolved_toml(),
+        "master_seed": experiment.experiment.seed,
+        "facts": rows,
+    }))
+    .expect("serialises")
+}
+
+pub fn main(out: Option<PathBuf>, quick: bool, strict: bool, threads: u64) -> ExitCode {
+    crate::init_logging(false);
+    let experiment = scenario(quick);
+    let out = out.unwrap_or_else(|| PathBuf::from(if quick { "out/validate-quick" } else { "out/validate" }));
+    let runs = match sweep::plan(&experiment, &Source::Embedded) {
+        Ok(runs) => runs,
+        Err(e) => return crate::bad_input(&e.to_string()),
+    };
+    let config = Path::new("<validation scenario>");
+    match sweep::run_sweep(&runs, config, &out, None, threads, true) {
+        Ok(code) if code == ExitCode::SUCCESS => {}
+        Ok(code) => return code,
+        Err(e) => return crate::failure(&e),
+    }
+    match validate::measure(&out) {
+        Ok(facts) => {
+            print!("{}", table(&facts));
+            let path = out.join("validation.json");
+            if let Err(e) = std::fs::write(&path, json(&facts, &experiment)) {
+                eprintln!("bondsim: error: {}: {e}", path.display());
+                return ExitCode::FAILURE;
+            }
+            println!("bondsim: validation written to {}", path.display());
+            if strict && facts.iter().any(|f| !f.pass()) { ExitCode::FAILURE } else { ExitCode::SUCCESS }
+        }
+        Err(e) => {
+            eprintln!("bondsim: error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
