@@ -79,6 +79,9 @@ pub enum Command {
     /// simulated value with a 95 % interval over replicates, pass or fail. Writes
     /// validation.json beside the dataset. See docs/VALIDATION.md.
     Validate {
+        /// A config whose [model] parameters (and interventions) to validate; the population,
+        /// duration and replicates are the validation scenario's. Without it, the defaults.
+        config: Option<PathBuf>,
         /// Output folder of the validation runs [default: out/validate, or out/validate-quick].
         #[arg(long)]
         out: Option<PathBuf>,
@@ -174,7 +177,9 @@ pub fn main() -> ExitCode {
             }
         }
         Command::Sweep(command) => sweep::main(command),
-        Command::Validate { out, quick, strict, threads } => validate::main(out, quick, strict, threads),
+        Command::Validate { config, out, quick, strict, threads } => {
+            validate::main(config.as_deref(), out, quick, strict, threads)
+        }
         Command::Report { dir, output } => {
             let output = output.unwrap_or_else(|| dir.join("report.html"));
             match bondsim_report::write_report(&dir, &output) {

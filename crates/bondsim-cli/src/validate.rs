@@ -8,9 +8,10 @@ use bondsim_report::validate::{self, Fact};
 use crate::config::{Experiment, Source};
 use crate::sweep::{self, SweepSection};
 
-/// The validation scenario: the default parameters, a multi-generation population, replicates.
-pub fn scenario(quick: bool) -> Experiment {
-    let mut e = Experiment::default();
+/// The validation scenario: the given (or default) parameters, a multi-generation population,
+/// replicates.
+pub fn scenario(base: Experiment, quick: bool) -> Experiment {
+    let mut e = Experiment { model: base.model, interventions: base.interventions, ..Experiment::default() };
     e.experiment.name = if quick { "validate-quick".into() } else { "validate".into() };
     e.population.founders = if quick { 1_500 } else { 5_000 };
     e.time.years = if quick { 60.0 } else { 100.0 };
@@ -78,16 +79,23 @@ fn json(facts: &[Fact], experiment: &Experiment) -> String {
     .expect("serialises")
 }
 
-pub fn main(out: Option<PathBuf>, quick: bool, strict: bool, threads: u64) -> ExitCode {
+pub fn main(config: Option<&Path>, out: Option<PathBuf>, quick: bool, strict: bool, threads: u64) -> ExitCode {
     crate::init_logging(false);
-    let experiment = scenario(quick);
+    let base = match config {
+        Some(path) => match Experiment::load(Some(path)) {
+            Ok((e, _)) => e,
+            Err(e) => return crate::bad_input(&e.to_string()),
+        },
+        None => Experiment::default(),
+    };
+    let experiment = scenario(base, quick);
     let out = out.unwrap_or_else(|| PathBuf::from(if quick { "out/validate-quick" } else { "out/validate" }));
     let runs = match sweep::plan(&experiment, &Source::Embedded) {
         Ok(runs) => runs,
         Err(e) => return crate::bad_input(&e.to_string()),
     };
-    let config = Path::new("<validation scenario>");
-    match sweep::run_sweep(&runs, config, &out, None, threads, true) {
+    let label = config.map_or_else(|| PathBuf::from("<validation scenario>"), Path::to_path_buf);
+    match sweep::run_sweep(&runs, &label, &out, None, threads, true) {
         Ok(code) if code == ExitCode::SUCCESS => {}
         Ok(code) => return code,
         Err(e) => return crate::failure(&e),
