@@ -196,27 +196,14 @@ pub fn execute(spec: &RunSpec, options: &RunOptions) -> Result<Manifest> {
     let config = experiment.resolved_toml();
     let ticks = experiment.ticks();
     let every = experiment.record.checkpoint_every_ticks;
-    let mut manifest = Manifest {
-        bondsim_version: env!("CARGO_PKG_VERSION").into(),
-        schema_version: bondsim_io::SCHEMA_VERSION.into(),
-        run_id: spec.run_id.clone(),
-        partition: spec.partition.clone(),
-        config_path: spec.config_path.clone(),
-        config: config.clone(),
-        seed: experiment.experiment.seed,
-        threads: options.threads,
-        completed: false,
-        status: RunStatus::Running,
-        error: None,
-        checkpoint_tick: None,
-        tables: Default::default(),
-        ticks: 0,
-        agent_ticks: 0,
-        wall_seconds: 0.0,
-        peak_rss_bytes: 0,
-        output_bytes: 0,
-        agent_ticks_per_second: 0.0,
-    };
+    let mut manifest = Manifest::starting(
+        &spec.run_id,
+        &spec.partition,
+        spec.config_path.clone(),
+        config.clone(),
+        experiment.experiment.seed,
+        options.threads,
+    );
     if every > 0 {
         let dir = spec.checkpoint_path.parent().unwrap_or(out);
         probe_writable(dir, "the checkpoint folder")?;

@@ -68,6 +68,38 @@ pub struct Manifest {
 }
 
 impl Manifest {
+    /// The manifest of a run that is starting: status `running`, nothing written yet.
+    pub fn starting(
+        run_id: &str,
+        partition: &str,
+        config_path: Option<String>,
+        config: String,
+        seed: u64,
+        threads: usize,
+    ) -> Self {
+        Self {
+            bondsim_version: env!("CARGO_PKG_VERSION").into(),
+            schema_version: crate::SCHEMA_VERSION.into(),
+            run_id: run_id.into(),
+            partition: partition.into(),
+            config_path,
+            config,
+            seed,
+            threads,
+            completed: false,
+            status: RunStatus::Running,
+            error: None,
+            checkpoint_tick: None,
+            tables: BTreeMap::new(),
+            ticks: 0,
+            agent_ticks: 0,
+            wall_seconds: 0.0,
+            peak_rss_bytes: 0,
+            output_bytes: 0,
+            agent_ticks_per_second: 0.0,
+        }
+    }
+
     /// Writes the manifest to `path` atomically.
     pub fn write_to(&self, path: &Path) -> Result<(), IoError> {
         let dir = path.parent().unwrap_or(Path::new("."));
