@@ -331,50 +331,35 @@ pub fn meet_new_people(
     }
 }
 
-/// Contact and synchrony (claims 4 and 5): each agent shares a weekly contact budget among its
-/// bonds in proportion to kind and strength; a bond gets the smaller of the two offers. Synchrony
-/// in that contact follows both partners' state and the bond's history.
+/// Each agent's weekly contact budget is shared among its bonds in proportion to their contact
+/// weights (kind, strength, novelty): this phase sums each agent's weights, which the next
+/// phase divides by.
 pub fn share_contact_time(
     clock: Res<Clock>,
     params: Res<ModelParams>,
+    graph: Res<SocialGraph>,
     view: Res<AgentView>,
-    mut graph: ResMut<SocialGraph>,
     mut field: ResMut<SocialField>,
 ) {
-    let slots = &view.slots;
     field.slots.clear();
-    field.slots.resize(slots.len(), FieldSlot::default());
-    let bond_params = &params.0.bonds;
-    let weight = |state: &BondState| {
-        let age_years = (clock.tick - i64::from(state.formed_tick)) as f64 * clock.dt_years;
-        rules::contact_weight(state.kind, state.strength, age_years, bond_params)
-    };
+    field.slots.resize(view.slots.len(), FieldSlot::default());
     for bond in graph.bonds.iter().flatten() {
-        let w = weight(&bond.state);
+        let w = contact_weight(&bond.state, &clock, &params.0.bonds);
         field.slots[bond.a.index()].weight_sum += w;
         field.slots[bond.b.index()].weight_sum += w;
     }
-    let fields = &field.slots;
-    graph.bonds.par_iter_mut().flatten().for_each(|bond| {
-        let (a, b) = (&slots[bond.a.index()], &slots[bond.b.index()]);
-        let w = weight(&bond.state);
-        let offer_a = a.budget_hours_per_week * w / fields[bond.a.index()].weight_sum;
-        let offer_b = b.budget_hours_per_week * w / fields[bond.b.index()].weight_sum;
-        let hours_per_week = offer_a.min(offer_b);
-        let familiarity = rules::familiarity(bond.state.total_contact_hours, bond_params);
-        bond.state.contact_hours = hours_per_week * clock.weeks_per_tick;
-        bond.state.synchrony = rules::synchrony(
-            [a.avoidance, b.avoidance],
-            [a.cortisol, b.cortisol],
-            [a.disorganisation, b.disorganisation],
-            familiarity,
-        );
-    });
 }
 
-/// Oxytocin-gated reward and dopamine prediction errors update each bond's value and strength
-/// (claim 6); chosen bonds move between layers by strength (claim 3). Then each agent's bonds
-/// are summed into its social field, in bond-index order.
+fn contact_weight(state: &BondState, clock: &Clock, p: &bondsim_model::params::BondParams) -> f64 {
+    let age_years = (clock.tick - i64::from(state.formed_tick)) as f64 * clock.dt_years;
+    rules::contact_weight(state.kind, state.strength, age_years, p)
+}
+
+/// One parallel pass over the bond table (claims 4, 5 and 6): a bond gets the smaller of its two
+/// partners' offers of contact time; synchrony in that contact follows both partners' state and
+/// the bond's history; oxytocin-gated reward and the dopamine prediction error update the
+/// bond's value and strength; chosen bonds move between layers by strength (claim 3). Then each
+/// agent's bonds are summed into its social field, in bond-index order.
 pub fn learn_from_contact(
     clock: Res<Clock>,
     params: Res<ModelParams>,
@@ -386,9 +371,22 @@ pub fn learn_from_contact(
     let p = &params.0.bonds;
     let rates = rules::BondRates::new(p, clock.dt_years);
     let tick = clock.tick;
+    let clock = *clock;
+    let fields = &field.slots;
     graph.bonds.par_iter_mut().flatten().for_each(|bond| {
         let (a, b) = (&slots[bond.a.index()], &slots[bond.b.index()]);
-        let hours_per_week = bond.state.contact_hours / clock.weeks_per_tick;
+        let w = contact_weight(&bond.state, &clock, p);
+        let offer_a = a.budget_hours_per_week * w / fields[bond.a.index()].weight_sum;
+        let offer_b = b.budget_hours_per_week * w / fields[bond.b.index()].weight_sum;
+        let hours_per_week = offer_a.min(offer_b);
+        let familiarity = rules::familiarity(bond.state.total_contact_hours, p);
+        bond.state.contact_hours = hours_per_week * clock.weeks_per_tick;
+        bond.state.synchrony = rules::synchrony(
+            [a.avoidance, b.avoidance],
+            [a.cortisol, b.cortisol],
+            [a.disorganisation, b.disorganisation],
+            familiarity,
+        );
         let reward =
             rules::contact_reward(hours_per_week, bond.state.synchrony, [a.receptor_density, b.receptor_density], p);
         rules::learn_bond(&mut bond.state, reward, &rates);
@@ -772,9 +770,11 @@ pub fn apply_births(world: &mut World) {
     let clock = *world.resource::<Clock>();
     let params = world.resource::<ModelParams>().0.clone();
     let life = &params.life;
-    let members = world.resource::<Roster>().members.clone();
     let shared: &World = world;
-    let mothers: Vec<Member> = members
+    // Borrowed, not cloned: this runs every tick over the whole roster.
+    let mothers: Vec<Member> = shared
+        .resource::<Roster>()
+        .members
         .par_iter()
         .filter(|m| {
             let Some(person) = shared.get::<Person>(m.entity) else { return false };
