@@ -91,6 +91,10 @@ pub enum Command {
         /// Exit with status 1 when a fact fails.
         #[arg(long)]
         strict: bool,
+        /// Replace bondsim's output already in the folder (runs of another config are refused
+        /// otherwise).
+        #[arg(long)]
+        overwrite: bool,
         /// Worker threads (0 = one per core).
         #[arg(long, default_value_t = 0)]
         threads: u64,
@@ -177,8 +181,8 @@ pub fn main() -> ExitCode {
             }
         }
         Command::Sweep(command) => sweep::main(command),
-        Command::Validate { config, out, quick, strict, threads } => {
-            validate::main(config.as_deref(), out, quick, strict, threads)
+        Command::Validate { config, out, quick, strict, overwrite, threads } => {
+            validate::main(config.as_deref(), out, validate::Flags { quick, strict, overwrite, threads })
         }
         Command::Report { dir, output } => {
             let output = output.unwrap_or_else(|| dir.join("report.html"));

@@ -76,7 +76,8 @@ pub struct Interrupted {
 }
 
 /// Checks the output folder of a single run: it must be absent or empty, or `--overwrite` (which
-/// removes only bondsim's own tables, manifest and checkpoints) or `--resume` must be given.
+/// removes only bondsim's own tables, manifests, checkpoints and validation tables) or `--resume`
+/// must be given.
 pub fn prepare_output(out: &Path, overwrite: bool, resume: bool) -> Result<()> {
     if out.exists() && !out.is_dir() {
         return Err(OutputRefused(format!("--out {}: exists and is not a folder", out.display())).into());
@@ -90,14 +91,15 @@ pub fn prepare_output(out: &Path, overwrite: bool, resume: bool) -> Result<()> {
             ))
             .into());
         }
-        for dir in TABLES.iter().map(|t| out.join(t)).chain([out.join("checkpoints")]) {
+        for dir in TABLES.iter().map(|t| out.join(t)).chain([out.join("checkpoints"), out.join("manifests")]) {
             if dir.exists() {
                 std::fs::remove_dir_all(&dir).with_context(|| format!("removing {}", dir.display()))?;
             }
         }
-        let manifest = out.join(MANIFEST);
-        if manifest.exists() {
-            std::fs::remove_file(&manifest).with_context(|| format!("removing {}", manifest.display()))?;
+        for file in [MANIFEST, "validation.json", "validation.parquet"].map(|f| out.join(f)) {
+            if file.exists() {
+                std::fs::remove_file(&file).with_context(|| format!("removing {}", file.display()))?;
+            }
         }
     }
     probe_writable(out, "--out")?;

@@ -509,6 +509,27 @@ pub fn main(command: SweepCommand) -> ExitCode {
     }
 }
 
+/// A run folder already holding this run's id from a different config (a changed parameter, or
+/// another bondsim version's defaults) is refused before anything starts: skipping it would mix
+/// stale results into the dataset.
+fn refuse_stale_runs(runs: &[&PlannedRun], out: &Path) -> Result<()> {
+    for r in runs {
+        let path = manifest_path(out, &r.run_id);
+        if let Ok(m) = Manifest::read_from(&path)
+            && m.config != r.experiment.resolved_toml()
+        {
+            return Err(run::OutputRefused(format!(
+                "--out {}: run {} there ({}) was made with a different config; choose another --out, or remove that folder (bondsim validate: --overwrite)",
+                out.display(),
+                r.run_id,
+                path.display()
+            ))
+            .into());
+        }
+    }
+    Ok(())
+}
+
 pub(crate) fn run_sweep(
     runs: &[PlannedRun],
     config: &Path,
@@ -529,6 +550,7 @@ pub(crate) fn run_sweep(
     if let Some(largest) = mine.iter().max_by_key(|r| r.experiment.population.founders) {
         crate::guard::check_memory(&largest.experiment, parallel_runs.min(mine.len()))?;
     }
+    refuse_stale_runs(&mine, out)?;
     run::probe_writable(out, "--out")?;
     let execute = |r: &&PlannedRun| -> (String, Result<&'static str>) {
         let spec = r.spec(out, config);

@@ -79,7 +79,15 @@ fn json(facts: &[Fact], experiment: &Experiment) -> String {
     .expect("serialises")
 }
 
-pub fn main(config: Option<&Path>, out: Option<PathBuf>, quick: bool, strict: bool, threads: u64) -> ExitCode {
+/// The command-line switches of `bondsim validate`.
+pub struct Flags {
+    pub quick: bool,
+    pub strict: bool,
+    pub overwrite: bool,
+    pub threads: u64,
+}
+
+pub fn main(config: Option<&Path>, out: Option<PathBuf>, flags: Flags) -> ExitCode {
     crate::init_logging(false);
     let base = match config {
         Some(path) => match Experiment::load(Some(path)) {
@@ -88,32 +96,47 @@ pub fn main(config: Option<&Path>, out: Option<PathBuf>, quick: bool, strict: bo
         },
         None => Experiment::default(),
     };
-    let experiment = scenario(base, quick);
-    let out = out.unwrap_or_else(|| PathBuf::from(if quick { "out/validate-quick" } else { "out/validate" }));
+    let experiment = scenario(base, flags.quick);
+    let out = out.unwrap_or_else(|| PathBuf::from(if flags.quick { "out/validate-quick" } else { "out/validate" }));
     let runs = match sweep::plan(&experiment, &Source::Embedded) {
         Ok(runs) => runs,
         Err(e) => return crate::bad_input(&e.to_string()),
     };
+    if flags.overwrite
+        && let Err(e) = crate::run::prepare_output(&out, true, false)
+    {
+        return crate::failure(&e);
+    }
     let label = config.map_or_else(|| PathBuf::from("<validation scenario>"), Path::to_path_buf);
-    match sweep::run_sweep(&runs, &label, &out, None, threads, true) {
+    match sweep::run_sweep(&runs, &label, &out, None, flags.threads, true) {
         Ok(code) if code == ExitCode::SUCCESS => {}
         Ok(code) => return code,
         Err(e) => return crate::failure(&e),
     }
-    match validate::measure(&out) {
-        Ok(facts) => {
-            print!("{}", table(&facts));
-            let path = out.join("validation.json");
-            if let Err(e) = std::fs::write(&path, json(&facts, &experiment)) {
-                eprintln!("bondsim: error: {}: {e}", path.display());
-                return ExitCode::FAILURE;
-            }
-            println!("bondsim: validation written to {}", path.display());
-            if strict && facts.iter().any(|f| !f.pass()) { ExitCode::FAILURE } else { ExitCode::SUCCESS }
-        }
+    let facts = match validate::measure(&out) {
+        Ok(facts) => facts,
         Err(e) => {
             eprintln!("bondsim: error: {e}");
-            ExitCode::FAILURE
+            return ExitCode::FAILURE;
         }
+    };
+    print!("{}", table(&facts));
+    let json_path = out.join("validation.json");
+    let parquet_path = out.join("validation.parquet");
+    let metadata = [
+        ("bondsim.version", env!("CARGO_PKG_VERSION").to_string()),
+        ("bondsim.config", experiment.resolved_toml()),
+        ("bondsim.master_seed", experiment.experiment.seed.to_string()),
+    ];
+    let temp = out.join("validation.json.tmp");
+    let written = std::fs::write(&temp, json(&facts, &experiment))
+        .and_then(|()| std::fs::rename(&temp, &json_path))
+        .map_err(|e| format!("{}: {e}", json_path.display()))
+        .and_then(|()| validate::write_parquet(&facts, &parquet_path, &metadata).map_err(|e| e.to_string()));
+    if let Err(e) = written {
+        eprintln!("bondsim: error: {e}");
+        return ExitCode::FAILURE;
     }
+    println!("bondsim: validation written to {} and {}", json_path.display(), parquet_path.display());
+    if flags.strict && facts.iter().any(|f| !f.pass()) { ExitCode::FAILURE } else { ExitCode::SUCCESS }
 }

@@ -46,6 +46,64 @@ impl Fact {
     }
 }
 
+/// Writes the fact table as Parquet (one row per measure, every replicate's value in
+/// `per_run`), with `metadata` (the config, the master seed) as key-value metadata; to a
+/// temporary name, then renamed, so that a crash never leaves a file that looks whole.
+pub fn write_parquet(facts: &[Fact], path: &Path, metadata: &[(&str, String)]) -> Result<(), ReportError> {
+    use std::sync::Arc;
+
+    use arrow_array::builder::{Float64Builder, ListBuilder};
+    use arrow_array::{ArrayRef, BooleanArray, Float64Array, RecordBatch, StringArray, UInt32Array};
+    use arrow_schema::{DataType, Field, Schema};
+    use parquet::arrow::ArrowWriter;
+    use parquet::file::metadata::KeyValue;
+    use parquet::file::properties::WriterProperties;
+
+    let fail = |message: String| ReportError::Write { path: path.display().to_string(), message };
+    let finite = |x: f64| x.is_finite().then_some(x);
+    let text = |f: fn(&Fact) -> &str| Arc::new(StringArray::from_iter_values(facts.iter().map(f))) as ArrayRef;
+    let real =
+        |f: &dyn Fn(&Fact) -> f64| Arc::new(facts.iter().map(|x| finite(f(x))).collect::<Float64Array>()) as ArrayRef;
+    let mut per_run = ListBuilder::new(Float64Builder::new()).with_field(Field::new("item", DataType::Float64, true));
+    for f in facts {
+        per_run.append_value(f.per_run.iter().map(|v| finite(*v)));
+    }
+    let columns: Vec<(&str, ArrayRef)> = vec![
+        ("fact", text(|f| f.id)),
+        ("measure", text(|f| f.measure)),
+        ("target", text(|f| f.target)),
+        ("low", real(&|f| f.low)),
+        ("high", real(&|f| f.high)),
+        ("value", real(&|f| f.mean())),
+        ("interval_low", real(&|f| f.interval().0)),
+        ("interval_high", real(&|f| f.interval().1)),
+        ("runs", Arc::new(facts.iter().map(|f| f.per_run.len() as u32).collect::<UInt32Array>())),
+        ("per_run", Arc::new(per_run.finish())),
+        ("pass", Arc::new(facts.iter().map(|f| Some(f.pass())).collect::<BooleanArray>())),
+        ("source", text(|f| f.source)),
+    ];
+    let schema = Arc::new(Schema::new(
+        columns
+            .iter()
+            .map(|(name, array)| {
+                let nullable = matches!(*name, "low" | "high" | "value" | "interval_low" | "interval_high");
+                Field::new(*name, array.data_type().clone(), nullable)
+            })
+            .collect::<Vec<_>>(),
+    ));
+    let batch = RecordBatch::try_new(schema.clone(), columns.into_iter().map(|(_, a)| a).collect())
+        .map_err(|e| fail(e.to_string()))?;
+    let props = WriterProperties::builder()
+        .set_key_value_metadata(Some(metadata.iter().map(|(k, v)| KeyValue::new((*k).into(), v.clone())).collect()))
+        .build();
+    let temp = path.with_extension("parquet.tmp");
+    let file = std::fs::File::create(&temp).map_err(|e| fail(e.to_string()))?;
+    let mut writer = ArrowWriter::try_new(file, schema, Some(props)).map_err(|e| fail(e.to_string()))?;
+    writer.write(&batch).map_err(|e| fail(e.to_string()))?;
+    writer.close().map_err(|e| fail(e.to_string()))?;
+    std::fs::rename(&temp, path).map_err(|e| fail(e.to_string()))
+}
+
 fn pearson(x: &[f64], y: &[f64]) -> f64 {
     let n = x.len() as f64;
     if x.len() < 3 {
