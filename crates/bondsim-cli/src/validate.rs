@@ -13,8 +13,8 @@ use crate::sweep::{self, SweepSection};
 pub fn scenario(base: Experiment, quick: bool) -> Experiment {
     let mut e = Experiment { model: base.model, interventions: base.interventions, ..Experiment::default() };
     e.experiment.name = if quick { "validate-quick".into() } else { "validate".into() };
-    e.population.founders = if quick { 1_500 } else { 5_000 };
-    e.time.years = if quick { 60.0 } else { 100.0 };
+    e.population.founders = 5_000;
+    e.time.years = 100.0;
     e.record.agents_every_ticks = 52;
     e.sweep = Some(SweepSection {
         replicates: if quick { 2 } else { 5 },
@@ -30,14 +30,15 @@ fn fmt(x: f64) -> String {
 }
 
 pub fn table(facts: &[Fact]) -> String {
+    let width = facts.iter().map(|f| f.measure.chars().count()).max().unwrap_or(0);
     let mut out = format!(
-        "{:<4} {:<60} {:<22} {:>8} {:>19}  {}\n",
+        "{:<4} {:<width$} {:<22} {:>8} {:>19}  {}\n",
         "fact", "measure", "target", "value", "95% interval", "result"
     );
     for f in facts {
         let (lo, hi) = f.interval();
         out.push_str(&format!(
-            "{:<4} {:<60} {:<22} {:>8} {:>19}  {}\n",
+            "{:<4} {:<width$} {:<22} {:>8} {:>19}  {}\n",
             f.id,
             f.measure,
             f.target,

@@ -36,13 +36,19 @@ pub struct Wellbeing {
     pub health: f64,
 }
 
-/// Caregiving given (as a parent) and received (as a child).
+/// Caregiving given (as a parent) and experience received (as a child, and for life).
 #[derive(Component, Debug, Clone, Copy, Serialize, Deserialize)]
 pub struct Care {
     /// Sensitivity this agent would give as a caregiver now (0–1).
     pub sensitivity: f64,
+    /// The agent's own offset to its caregiving sensitivity (personality, skills, the things
+    /// beyond its attachment and stress that make a parent more or less sensitive), drawn at birth.
+    pub sensitivity_offset: f64,
     /// Running mean of the care quality received before age 5 (0–1).
     pub early_care_quality: f64,
+    /// The agent's own experience outside its modelled bonds, as offsets to the targets of
+    /// anxiety and avoidance (0 at birth; drifts, and jumps at negative life events).
+    pub experience: [f64; 2],
 }
 
 /// The attachment history of an agent.

@@ -129,6 +129,22 @@ impl SocialGraph {
         self.bonds[edge.index()].map(|b| b.other(node))
     }
 
+    /// A neighbour of `node` drawn with probability proportional to the strength of its bond
+    /// (`u` uniform in [0, 1)): people are introduced through their closer bonds.
+    pub fn neighbour_by_strength(&self, node: NodeIndex, u: f64) -> Option<NodeIndex> {
+        let strength = |e: &EdgeIndex| self.bonds[e.index()].map_or(0.0, |b| b.state.strength);
+        let edges = self.bonds_of(node);
+        let total: f64 = edges.iter().map(strength).sum();
+        let mut left = u * total;
+        for e in edges {
+            left -= strength(e);
+            if left < 0.0 {
+                return self.bonds[e.index()].map(|b| b.other(node));
+            }
+        }
+        edges.last().and_then(|e| self.bonds[e.index()]).map(|b| b.other(node))
+    }
+
     pub fn bond_count(&self) -> usize {
         self.graph.edge_count()
     }

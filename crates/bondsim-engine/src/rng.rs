@@ -19,6 +19,7 @@ pub enum Purpose {
     Birth = 6,
     Newborn = 7,
     Intervention = 8,
+    Experience = 9,
 }
 
 /// SplitMix64 finaliser: a bijective mix with good avalanche, used to combine keys.

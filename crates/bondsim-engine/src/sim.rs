@@ -240,6 +240,7 @@ fn found_population(world: &mut World, size: u32) {
             allostatic_load: 0.0,
             gr_sensitivity: unit(receptor.sample(&mut rng)).max(0.05),
         };
+        let sensitivity_offset = normal(0.0, params.caregiving.sensitivity_sd).sample(&mut rng);
         let person = Person {
             id,
             sex,
@@ -256,7 +257,9 @@ fn found_population(world: &mut World, size: u32) {
             Wellbeing { loneliness: 0.0, health: 1.0 },
             Care {
                 sensitivity: params.caregiving.base_sensitivity,
+                sensitivity_offset,
                 early_care_quality: params.caregiving.base_sensitivity,
+                experience: [0.0; 2],
             },
         );
         spawn_agent(world, person, bundle);

@@ -10,7 +10,7 @@ use bondsim_model::rules::{self, CaregivingReceived};
 use bondsim_model::{BondKind, BondState, Category, InterventionKind, Neuro, Sex, WorkingModel};
 use petgraph::stable_graph::{EdgeIndex, NodeIndex};
 use rand::RngExt;
-use rand_distr::{Distribution, Normal};
+use rand_distr::{Distribution, Normal, StandardNormal};
 use rayon::prelude::*;
 
 use crate::components::{Attachment, Care, Exposure, History, Person, Physiology, Wellbeing};
@@ -277,11 +277,11 @@ pub fn meet_new_people(
             }
             let degree = shared_graph.degree(m.node);
             let other = if degree > 0 && rng.random::<f64>() < p.friend_of_friend_share {
-                // Neighbours in edge-index order, not petgraph's adjacency order, which depends on
-                // insertion history and is not kept by a checkpoint.
-                let friend = shared_graph.neighbour(m.node, rng.random_range(0..degree))?;
-                let friend_degree = shared_graph.degree(friend);
-                shared_graph.neighbour(friend, rng.random_range(0..friend_degree))?
+                // Triadic closure through close bonds: a bond drawn by strength, then one of its
+                // bonds by strength. Neighbours in edge-index order, not petgraph's adjacency
+                // order, which depends on insertion history and is not kept by a checkpoint.
+                let friend = shared_graph.neighbour_by_strength(m.node, rng.random::<f64>())?;
+                shared_graph.neighbour_by_strength(friend, rng.random::<f64>())?
             } else {
                 members[rng.random_range(0..members.len())].node
             };
@@ -467,7 +467,7 @@ pub fn break_and_partner(
     mut graph: ResMut<SocialGraph>,
     mut tally: ResMut<TickTally>,
     mut recorder: ResMut<Recorder>,
-    mut agents: Query<(&mut Physiology, &mut History)>,
+    mut agents: Query<(&mut Physiology, &mut History, &mut Care)>,
 ) {
     let p = &params.0;
     let slots = &view.slots;
@@ -492,11 +492,13 @@ pub fn break_and_partner(
                         end_bond(&mut graph, edge, BondEventKind::Separated, clock.tick, &mut recorder, &mut tally);
                     // Losing a partner is a stress spike (claim 7), half that of a death.
                     for node in [bond.a, bond.b] {
-                        if let Ok((mut physiology, _)) = agents.get_mut(graph.entity(node)) {
+                        if let Ok((mut physiology, _, _)) = agents.get_mut(graph.entity(node)) {
                             physiology.0.cortisol =
                                 rules::unit(physiology.0.cortisol + 0.5 * p.stress.bereavement_spike * state.strength);
                         }
                     }
+                    // For their children under 18 the separation is a negative life event.
+                    parents_separated(&graph, [bond.a, bond.b], slots, p, &mut agents);
                     ended
                 } else {
                     None
@@ -535,11 +537,44 @@ pub fn break_and_partner(
         };
         if let Some(ended) = ended {
             for node in [ended.a, ended.b] {
-                if let Ok((_, mut history)) = agents.get_mut(graph.entity(node)) {
+                if let Ok((_, mut history, _)) = agents.get_mut(graph.entity(node)) {
                     history.bonds_lost += 1;
                     history.longest_bond_ticks =
                         history.longest_bond_ticks.max(clock.tick - i64::from(ended.state.formed_tick));
                 }
+            }
+        }
+    }
+}
+
+/// Claim 8 and F8 (Waters et al. 2000): the separation of a couple is a negative life event for
+/// each of their children under 18, a jump of the child's experience toward insecurity shared
+/// evenly between anxiety and avoidance.
+fn parents_separated(
+    graph: &SocialGraph,
+    parents: [NodeIndex; 2],
+    slots: &[AgentSlot],
+    p: &bondsim_model::Params,
+    agents: &mut Query<(&mut Physiology, &mut History, &mut Care)>,
+) {
+    let mut children: Vec<NodeIndex> = parents
+        .iter()
+        .flat_map(|&parent| {
+            graph.bonds_of(parent).iter().filter_map(move |e| {
+                let bond = graph.bonds[e.index()]?;
+                let child = bond.other(parent);
+                let young = slots[child.index()].age_years < p.life.adult_years
+                    && slots[child.index()].age_years < slots[parent.index()].age_years;
+                (bond.state.kind == BondKind::ParentChild && young).then_some(child)
+            })
+        })
+        .collect();
+    children.sort_unstable();
+    children.dedup();
+    for child in children {
+        if let Ok((_, _, mut care)) = agents.get_mut(graph.entity(child)) {
+            for e in &mut care.experience {
+                *e += 0.5 * p.development.life_event_shock;
             }
         }
     }
@@ -598,11 +633,22 @@ pub fn caregiving_and_development(
         let plasticity = rules::plasticity(age, &p.development);
         let support = if clock.tick < exposure.supported_until { exposure.sensitivity_boost } else { 0.0 };
         care.sensitivity = rules::unit(
-            rules::caregiving_sensitivity(wm, n.cortisol, n.oxytocin, social.partner_strength, &p.caregiving) + support,
+            rules::caregiving_sensitivity(wm, n.cortisol, n.oxytocin, social.partner_strength, &p.caregiving)
+                + care.sensitivity_offset
+                + support,
         );
+        let mut rng = stream(clock.seed, Purpose::Experience, person.id, clock.tick as u64);
+        let noise = [StandardNormal.sample(&mut rng), StandardNormal.sample(&mut rng)];
+        let event = (rng.random::<f64>() < per_tick(p.development.life_event_per_year, clock.dt_years))
+            .then(|| rng.random::<f64>());
+        rules::update_experience(&mut care.experience, noise, event, clock.dt_years, &p.development);
+        if event.is_some() {
+            // A trauma, like a loss, is unresolved at first.
+            rules::unresolved(wm, 1.0, &p.development);
+        }
         if age < p.life.adult_years {
             let received = caregiving_received(social, p.caregiving.orphan_care);
-            let target = rules::development_target(&received, person.temperament);
+            let target = rules::development_target(&received, person.temperament, care.experience, &p.development);
             rules::develop(wm, target, plasticity, clock.dt_years, &p.development);
             rules::program_receptors(
                 &mut n.receptor_density,
@@ -617,6 +663,9 @@ pub fn caregiving_and_development(
                 care.early_care_quality = rules::relax(care.early_care_quality, received.quality, weight);
             }
         } else {
+            let target = rules::adult_target(wm, care.experience);
+            rules::develop(wm, target, plasticity, clock.dt_years, &p.development);
+            rules::resolve(wm, clock.dt_years, &p.development);
             rules::repair(wm, social.secure_bond, plasticity, clock.dt_years, &p.development);
         }
         let before = age - clock.dt_years;
@@ -743,7 +792,7 @@ fn bereave(world: &mut World, survivor: Entity, lost: &BondState, params: &bonds
     }
     if close && let Some(mut attachment) = world.get_mut::<Attachment>(survivor) {
         let plasticity = rules::plasticity(age, &params.development);
-        rules::loss_shift(&mut attachment.0, plasticity * lost.strength, &params.development);
+        rules::loss_shift(&mut attachment.0, plasticity, lost.strength, &params.development);
     }
 }
 
@@ -822,6 +871,8 @@ fn give_birth(world: &mut World, mother: Member, params: &bondsim_model::Params,
     let temper = Normal::new(0.0, sd.max(1e-12)).expect("validated spread");
     let temperament = [temper.sample(&mut rng), temper.sample(&mut rng), temper.sample(&mut rng).abs() * 0.5];
     let sex = if rng.random_bool(0.5) { Sex::Female } else { Sex::Male };
+    let sensitivity_offset =
+        Normal::new(0.0, params.caregiving.sensitivity_sd.max(1e-12)).expect("validated spread").sample(&mut rng);
     let generation = mp.generation.max(fp.generation) + 1;
     let person = Person {
         id,
@@ -846,7 +897,12 @@ fn give_birth(world: &mut World, mother: Member, params: &bondsim_model::Params,
         Physiology(neuro),
         Attachment(WorkingModel::new(0.25, 0.25, 0.0)),
         Wellbeing { loneliness: 0.0, health: 1.0 },
-        Care { sensitivity: params.caregiving.base_sensitivity, early_care_quality: mcare.sensitivity },
+        Care {
+            sensitivity: params.caregiving.base_sensitivity,
+            sensitivity_offset,
+            early_care_quality: mcare.sensitivity,
+            experience: [0.0; 2],
+        },
     );
     let child = spawn_agent(world, person, bundle);
     let mut events = Vec::with_capacity(2);

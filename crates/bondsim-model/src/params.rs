@@ -45,7 +45,7 @@ impl Default for ContactParams {
             weekly_social_hours: 25.0,
             encounters_per_year: 12.0,
             friend_of_friend_share: 0.95,
-            age_similarity_years: 8.0,
+            age_similarity_years: 6.0,
             child_encounter_share: 0.5,
             max_bonds: 20,
         }
@@ -94,7 +94,7 @@ impl Default for BondParams {
             reward_contact_hours: 2.0,
             familiarity_hours: 150.0,
             friend_strength: 0.13,
-            close_friend_strength: 0.28,
+            close_friend_strength: 0.27,
             break_strength: 0.06,
             initial_strength: 0.1,
             novelty_weight: 0.6,
@@ -200,6 +200,29 @@ pub struct DevelopmentParams {
     pub repair_per_year: f64,
     /// Shift of anxiety toward insecurity on a bereavement, at full plasticity (0–1).
     pub loss_shock: f64,
+    /// Rise of the disorganisation marker (unresolved loss or trauma) on the loss of a bond of
+    /// full strength or at a negative life event, at any age (0–1).
+    pub unresolved_loss: f64,
+    /// Rate at which an unresolved state (the disorganisation marker) resolves after the family
+    /// years (1/year).
+    pub resolution_per_year: f64,
+    /// Share of the child's developmental target set by the caregivers' own anxiety and
+    /// avoidance (modelling, synchrony) rather than by the sensitivity of their care (0–1).
+    pub style_transmission: f64,
+    /// How strongly frightened or frightening care (caregivers' disorganisation or high stress)
+    /// drives a child toward disorganisation (multiplier).
+    pub disorganisation_gain: f64,
+    /// Stationary spread of the agent's own experience outside its modelled bonds (peers,
+    /// school, illness, chance): a drifting offset to the target of anxiety and avoidance (0–1).
+    pub experience_sd: f64,
+    /// Correlation time of that experience: how long an offset lasts (years).
+    pub experience_years: f64,
+    /// Rate of negative life events not otherwise modelled (abuse, violence, serious illness)
+    /// per person (1/year). Parents' separation is a modelled event for their children.
+    pub life_event_per_year: f64,
+    /// Jump of the experience offset toward insecurity at a negative life event, shared
+    /// between anxiety and avoidance (0–1).
+    pub life_event_shock: f64,
 }
 
 impl Default for DevelopmentParams {
@@ -209,9 +232,17 @@ impl Default for DevelopmentParams {
             sensitive_period_width_years: 0.5,
             adult_plasticity: 0.03,
             development_per_year: 3.0,
-            temperament_sd: 0.22,
-            repair_per_year: 0.5,
+            temperament_sd: 0.06,
+            repair_per_year: 2.5,
             loss_shock: 0.5,
+            unresolved_loss: 0.45,
+            resolution_per_year: 0.5,
+            style_transmission: 0.85,
+            disorganisation_gain: 2.4,
+            experience_sd: 0.3,
+            experience_years: 8.0,
+            life_event_per_year: 0.03,
+            life_event_shock: 0.3,
         }
     }
 }
@@ -232,17 +263,21 @@ pub struct CaregivingParams {
     pub partner_support_gain: f64,
     /// Care quality a child without a living parent receives (0–1).
     pub orphan_care: f64,
+    /// Spread of the parents' own offsets to sensitivity, drawn at birth: what makes a parent
+    /// more or less sensitive beyond attachment, stress and support (0–1).
+    pub sensitivity_sd: f64,
 }
 
 impl Default for CaregivingParams {
     fn default() -> Self {
         Self {
-            base_sensitivity: 0.58,
-            insecurity_cost: 0.5,
+            base_sensitivity: 0.74,
+            insecurity_cost: 0.35,
             stress_cost: 0.4,
             oxytocin_gain: 0.2,
             partner_support_gain: 0.15,
             orphan_care: 0.3,
+            sensitivity_sd: 0.1,
         }
     }
 }
@@ -303,7 +338,7 @@ pub struct FounderParams {
 
 impl Default for FounderParams {
     fn default() -> Self {
-        Self { max_age_years: 80.0, anxiety_mean: 0.35, avoidance_mean: 0.35, working_model_sd: 0.18, initial_bonds: 6 }
+        Self { max_age_years: 80.0, anxiety_mean: 0.31, avoidance_mean: 0.39, working_model_sd: 0.18, initial_bonds: 6 }
     }
 }
 
@@ -442,6 +477,14 @@ impl Params {
         c.real("temperament_sd", d.temperament_sd, 0.0, 1.0);
         c.real("repair_per_year", d.repair_per_year, 0.0, 520.0);
         c.real("loss_shock", d.loss_shock, 0.0, 1.0);
+        c.real("unresolved_loss", d.unresolved_loss, 0.0, 1.0);
+        c.real("resolution_per_year", d.resolution_per_year, 0.0, 520.0);
+        c.real("style_transmission", d.style_transmission, 0.0, 1.0);
+        c.real("disorganisation_gain", d.disorganisation_gain, 0.0, 10.0);
+        c.real("experience_sd", d.experience_sd, 0.0, 1.0);
+        c.real("experience_years", d.experience_years, 0.01, 100.0);
+        c.real("life_event_per_year", d.life_event_per_year, 0.0, 52.0);
+        c.real("life_event_shock", d.life_event_shock, 0.0, 1.0);
         errors.append(&mut c.errors);
 
         let mut c = Checker::new(&format!("{prefix}.caregiving"));
@@ -452,6 +495,7 @@ impl Params {
         c.real("oxytocin_gain", g.oxytocin_gain, 0.0, 1.0);
         c.real("partner_support_gain", g.partner_support_gain, 0.0, 1.0);
         c.real("orphan_care", g.orphan_care, 0.0, 1.0);
+        c.real("sensitivity_sd", g.sensitivity_sd, 0.0, 1.0);
         errors.append(&mut c.errors);
 
         let mut c = Checker::new(&format!("{prefix}.life"));

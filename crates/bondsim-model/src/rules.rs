@@ -214,15 +214,64 @@ pub struct CaregivingReceived {
 /// Claim 9 and claim 8: the working model that care drives a child toward. Insensitive care
 /// pushes toward insecurity, in the direction of the caregivers' own style (anxious caregivers,
 /// inconsistent care, anxious children; avoidant caregivers, rejecting care, avoidant children);
-/// frightened or frightening care toward disorganisation. `temperament` is the child's own
-/// offset (drawn at birth), the part of development care does not explain.
-pub fn development_target(care: &CaregivingReceived, temperament: [f64; 3]) -> [f64; 3] {
+/// frightened or frightening care toward disorganisation. A share `style_transmission` of the
+/// target is the caregivers' own anxiety and avoidance directly (modelling and synchrony: the
+/// part of transmission sensitivity does not carry, the "transmission gap"). `temperament` is
+/// the child's innate offset (drawn at birth) and `experience` its own drifting experience
+/// outside the family: the parts of development care does not explain.
+pub fn development_target(
+    care: &CaregivingReceived,
+    temperament: [f64; 3],
+    experience: [f64; 2],
+    p: &DevelopmentParams,
+) -> [f64; 3] {
     let neglect = 1.0 - care.quality;
+    let s = p.style_transmission;
     [
-        unit(neglect * (0.5 + care.caregiver_anxiety) + temperament[0]),
-        unit(neglect * (0.5 + care.caregiver_avoidance) + temperament[1]),
-        unit(neglect * care.caregiver_fear + temperament[2]),
+        unit(
+            (1.0 - s) * neglect * (0.5 + care.caregiver_anxiety)
+                + s * care.caregiver_anxiety
+                + temperament[0]
+                + experience[0],
+        ),
+        unit(
+            (1.0 - s) * neglect * (0.5 + care.caregiver_avoidance)
+                + s * care.caregiver_avoidance
+                + temperament[1]
+                + experience[1],
+        ),
+        unit(p.disorganisation_gain * care.caregiver_fear + temperament[2]),
     ]
+}
+
+/// Claims 1, 2 and 10 (Fraley's prototype model): after the family years the working model is
+/// drawn back toward the prototype set in the sensitive period, offset by the agent's own
+/// current experience, at the small lifelong plasticity. The disorganisation marker is left
+/// where it is: it rises with losses ([`loss_shift`]) and falls as they resolve ([`resolve`]).
+pub fn adult_target(wm: &WorkingModel, experience: [f64; 2]) -> [f64; 3] {
+    [unit(wm.prototype_anxiety + experience[0]), unit(wm.prototype_avoidance + experience[1]), wm.disorganisation]
+}
+
+/// One tick of an agent's own experience: an Ornstein–Uhlenbeck drift with stationary spread
+/// `experience_sd` and correlation time `experience_years` (`noise` two standard normal draws),
+/// plus a jump toward insecurity when a negative life event happens (`event`: the share of the
+/// jump that goes to anxiety, the rest to avoidance).
+pub fn update_experience(
+    experience: &mut [f64; 2],
+    noise: [f64; 2],
+    event: Option<f64>,
+    dt_years: f64,
+    p: &DevelopmentParams,
+) {
+    let keep = (-dt_years / p.experience_years).exp();
+    let spread = p.experience_sd * (1.0 - keep * keep).sqrt();
+    for (e, z) in experience.iter_mut().zip(noise) {
+        *e = *e * keep + spread * z;
+    }
+    if let Some(share) = event {
+        experience[0] += p.life_event_shock * share;
+        experience[1] += p.life_event_shock * (1.0 - share);
+    }
 }
 
 /// Claim 1: one tick of development. The current model moves toward `target` at a speed set by
@@ -267,11 +316,25 @@ pub fn repair(wm: &mut WorkingModel, secure_bond: f64, plasticity: f64, dt_years
 }
 
 /// Claim 10 and claim 7: a loss moves the working model away from security, more so the more
-/// plastic the agent still is.
-pub fn loss_shift(wm: &mut WorkingModel, plasticity: f64, p: &DevelopmentParams) {
-    let shift = p.loss_shock * plasticity.sqrt();
+/// plastic the agent still is and the closer the bond (`closeness` in [0, 1]); and it leaves
+/// the loss unresolved for a while (the disorganisation marker rises by `unresolved_loss`
+/// × closeness at any age, Main & Hesse 1990), which [`resolve`] then lowers.
+pub fn loss_shift(wm: &mut WorkingModel, plasticity: f64, closeness: f64, p: &DevelopmentParams) {
+    let shift = p.loss_shock * (plasticity * closeness).sqrt();
     wm.anxiety = unit(relax(wm.anxiety, 1.0, 0.5 * shift));
-    wm.disorganisation = unit(relax(wm.disorganisation, 1.0, 0.25 * shift));
+    unresolved(wm, closeness, p);
+}
+
+/// A loss or a trauma of weight `weight` (0–1) raises the disorganisation marker by
+/// `unresolved_loss` × weight of the way to 1.
+pub fn unresolved(wm: &mut WorkingModel, weight: f64, p: &DevelopmentParams) {
+    wm.disorganisation = unit(relax(wm.disorganisation, 1.0, p.unresolved_loss * weight));
+}
+
+/// Mourning resolves: after the family years the disorganisation marker falls at
+/// `resolution_per_year`.
+pub fn resolve(wm: &mut WorkingModel, dt_years: f64, p: &DevelopmentParams) {
+    wm.disorganisation = relax(wm.disorganisation, 0.0, per_tick(p.resolution_per_year, dt_years));
 }
 
 #[cfg(test)]
@@ -392,8 +455,8 @@ mod tests {
     fn the_same_poor_care_moves_an_infant_far_more_than_an_adult() {
         let p = DevelopmentParams::default();
         let poor =
-            CaregivingReceived { quality: 0.1, caregiver_anxiety: 0.8, caregiver_avoidance: 0.0, caregiver_fear: 0.3 };
-        let target = development_target(&poor, [0.0; 3]);
+            CaregivingReceived { quality: 0.1, caregiver_anxiety: 0.8, caregiver_avoidance: 0.0, caregiver_fear: 0.1 };
+        let target = development_target(&poor, [0.0; 3], [0.0; 2], &DevelopmentParams::default());
         let mut infant = WorkingModel::new(0.2, 0.2, 0.0);
         let mut adult = infant;
         for _ in 0..26 {
@@ -476,12 +539,15 @@ mod tests {
         let anxious =
             CaregivingReceived { quality: 0.5, caregiver_anxiety: 0.8, caregiver_avoidance: 0.2, caregiver_fear: 0.1 };
         let avoidant = CaregivingReceived { caregiver_anxiety: 0.2, caregiver_avoidance: 0.8, ..anxious };
-        let to_anxious = development_target(&anxious, [0.0; 3]);
-        let to_avoidant = development_target(&avoidant, [0.0; 3]);
+        let to_anxious = development_target(&anxious, [0.0; 3], [0.0; 2], &DevelopmentParams::default());
+        let to_avoidant = development_target(&avoidant, [0.0; 3], [0.0; 2], &DevelopmentParams::default());
         assert!(to_anxious[0] > to_avoidant[0] + 0.2 && to_avoidant[1] > to_anxious[1] + 0.2);
-        // And sensitivity itself matters: better care, lower targets.
+        // And sensitivity itself matters (the smaller part, 1 - style_transmission): better
+        // care, lower targets.
         let sensitive = CaregivingReceived { quality: 0.9, ..anxious };
-        assert!(development_target(&sensitive, [0.0; 3])[0] < to_anxious[0] - 0.3);
+        assert!(
+            development_target(&sensitive, [0.0; 3], [0.0; 2], &DevelopmentParams::default())[0] < to_anxious[0] - 0.05
+        );
     }
 
     #[test]
@@ -489,17 +555,26 @@ mod tests {
         let calm =
             CaregivingReceived { quality: 0.4, caregiver_anxiety: 0.3, caregiver_avoidance: 0.3, caregiver_fear: 0.1 };
         let frightening = CaregivingReceived { caregiver_fear: 0.9, ..calm };
-        assert!(development_target(&frightening, [0.0; 3])[2] > development_target(&calm, [0.0; 3])[2] + 0.4);
+        assert!(
+            development_target(&frightening, [0.0; 3], [0.0; 2], &DevelopmentParams::default())[2]
+                > development_target(&calm, [0.0; 3], [0.0; 2], &DevelopmentParams::default())[2] + 0.4
+        );
     }
 
     #[test]
     fn a_loss_moves_the_working_model_away_from_security() {
         let p = DevelopmentParams::default();
         let (mut child, mut adult) = (WorkingModel::new(0.2, 0.2, 0.0), WorkingModel::new(0.2, 0.2, 0.0));
-        loss_shift(&mut child, plasticity(1.0, &p), &p);
-        loss_shift(&mut adult, plasticity(40.0, &p), &p);
+        loss_shift(&mut child, plasticity(1.0, &p), 1.0, &p);
+        loss_shift(&mut adult, plasticity(40.0, &p), 1.0, &p);
         assert!(adult.anxiety > 0.2 && adult.disorganisation > 0.0);
         assert!(child.anxiety > adult.anxiety + 0.1, "loss weighs more in the sensitive period");
+        // The loss is unresolved at first, and resolves over the years.
+        let unresolved = adult.disorganisation;
+        for _ in 0..(3 * 52) {
+            resolve(&mut adult, WEEK, &p);
+        }
+        assert!(adult.disorganisation < 0.5 * unresolved, "{unresolved} -> {}", adult.disorganisation);
     }
 
     #[test]

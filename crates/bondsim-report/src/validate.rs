@@ -152,10 +152,10 @@ pub fn measure(root: &Path) -> Result<Vec<Fact>, ReportError> {
         births: dataset::read(
             root,
             "births",
-            &["child_id", "mother_id", "mother_sensitivity", "mother_category", "mother_cortisol"],
+            &["tick", "child_id", "mother_id", "father_id", "mother_sensitivity", "mother_category", "mother_cortisol"],
         )?,
-        deaths: dataset::read(root, "deaths", &["age_years", "close_bonds"])?,
-        events: dataset::read(root, "bond_events", &["event", "kind", "bond_age_ticks"])?,
+        deaths: dataset::read(root, "deaths", &["tick", "agent_id", "age_years", "close_bonds"])?,
+        events: dataset::read(root, "bond_events", &["tick", "event", "agent_a", "agent_b", "kind", "bond_age_ticks"])?,
         network: dataset::read(root, "network", &["tick", "agent_a", "agent_b", "kind", "bond_age_ticks"])?,
         tick_years: dataset::tick_days(root).unwrap_or(7.0) / 365.25,
     };
@@ -276,6 +276,14 @@ fn fact_table() -> Vec<Fact> {
             0.80,
             "Waters et al. 2000",
         ),
+        f(
+            "F8",
+            "stability 1 to 20, parental loss or separation / none (ratio)",
+            "< 1",
+            0.0,
+            1.0 - 1e-9,
+            "Waters et al. 2000",
+        ),
         f("F9", "r(secure at 1, secure at about 20)", "0.39 (0.25 to 0.45)", 0.25, 0.45, "Fraley 2002"),
         f("F10", "insecure infants secure as adults (share)", "0.10 to 0.25", 0.10, 0.25, "Roisman et al. 2002"),
         f(
@@ -314,6 +322,39 @@ fn fact_table() -> Vec<Fact> {
             "Holt-Lunstad et al. 2010, 2015",
         ),
     ]
+}
+
+/// The agents born in the run whose mother or father died, or whose parents separated, before
+/// they were 18: the negative life events of Waters et al. (2000) that the output shows.
+fn negative_life_events(d: &Data, r: &Rows) -> HashSet<u64> {
+    let eighteen = 18.0 / d.tick_years;
+    let (dtick, dead) = (d.deaths.num("tick"), d.deaths.num("agent_id"));
+    let died: HashMap<u64, f64> = r.deaths.iter().map(|&i| (dead[i] as u64, dtick[i])).collect();
+    let e = &d.events;
+    let (etick, event, ea, eb) = (e.num("tick"), e.text("event"), e.num("agent_a"), e.num("agent_b"));
+    let mut separated: HashMap<(u64, u64), Vec<f64>> = HashMap::new();
+    for &i in r.events.iter().filter(|&&i| event[i] == "separated") {
+        let (a, b) = (ea[i] as u64, eb[i] as u64);
+        separated.entry((a.min(b), a.max(b))).or_default().push(etick[i]);
+    }
+    let b = &d.births;
+    let (btick, child, mother, father) = (b.num("tick"), b.num("child_id"), b.num("mother_id"), b.num("father_id"));
+    r.births
+        .iter()
+        .copied()
+        .filter(|&i| {
+            let childhood = btick[i]..btick[i] + eighteen;
+            let parents: Vec<u64> =
+                [mother[i], father[i]].into_iter().filter(|p| p.is_finite()).map(|p| p as u64).collect();
+            let lost = parents.iter().any(|p| died.get(p).is_some_and(|t| childhood.contains(t)));
+            let split = parents.len() == 2 && {
+                let key = (parents[0].min(parents[1]), parents[0].max(parents[1]));
+                separated.get(&key).is_some_and(|ts| ts.iter().any(|t| childhood.contains(t)))
+            };
+            lost || split
+        })
+        .map(|i| child[i] as u64)
+        .collect()
 }
 
 fn measure_run(d: &Data, r: &Rows) -> Vec<f64> {
@@ -383,17 +424,25 @@ fn measure_run(d: &Data, r: &Rows) -> Vec<f64> {
     let f7 = r_ps * beta_sc / f6;
 
     // F8-F9: security at 1 and at about 20.
-    let pairs: Vec<(f64, f64)> = at20
+    let pairs: Vec<(u64, f64, f64)> = at20
         .iter()
         .filter_map(|(k, later)| {
             infant
                 .get(k)
-                .map(|early| (f64::from(u8::from(*early == "secure")), f64::from(u8::from(*later == "secure"))))
+                .map(|early| (*k, f64::from(u8::from(*early == "secure")), f64::from(u8::from(*later == "secure"))))
         })
         .collect();
-    let f8 = share(pairs.iter().filter(|(x, y)| x == y).count(), pairs.len());
-    let (xs, ys): (Vec<f64>, Vec<f64>) = pairs.iter().copied().unzip();
+    let f8 = share(pairs.iter().filter(|(_, x, y)| x == y).count(), pairs.len());
+    let (xs, ys): (Vec<f64>, Vec<f64>) = pairs.iter().map(|(_, x, y)| (*x, *y)).unzip();
     let f9 = pearson(&xs, &ys);
+    let f8_events = {
+        let troubled = negative_life_events(d, r);
+        let same = |with: bool| {
+            let group: Vec<&(u64, f64, f64)> = pairs.iter().filter(|(k, _, _)| troubled.contains(k) == with).collect();
+            share(group.iter().filter(|(_, x, y)| x == y).count(), group.len())
+        };
+        same(true) / same(false)
+    };
 
     // F10: insecure infants who are adults now, secure now.
     let insecure_adults: Vec<usize> =
@@ -522,6 +571,7 @@ fn measure_run(d: &Data, r: &Rows) -> Vec<f64> {
         f6,
         f7,
         f8,
+        f8_events,
         f9,
         f10,
         f11a,
