@@ -101,3 +101,30 @@ fn a_sweep_key_that_does_not_exist_is_refused() {
     let message = String::from_utf8_lossy(&output.stderr);
     assert!(message.contains("bad.toml") && message.contains("weekly_social_hour"), "{message}");
 }
+
+#[test]
+fn a_folder_holding_the_same_runs_from_another_config_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let first = write_config(dir.path(), "first.toml", SWEEP);
+    let run = |config: &Path| bondsim().args(["sweep", "run"]).arg(config).arg("--out").arg(&out).output().unwrap();
+    let done = run(&first);
+    assert!(done.status.success(), "{}", String::from_utf8_lossy(&done.stderr));
+    // A parameter outside the grid changes every run's config but not its id.
+    let changed = write_config(
+        dir.path(),
+        "changed.toml",
+        &SWEEP.replace("[sweep]", "[model.bonds]\nbreak_strength = 0.05\n\n[sweep]"),
+    );
+    let manifests = || std::fs::read_dir(out.join("manifests")).unwrap().count();
+    let before = manifests();
+    let refused = run(&changed);
+    assert_eq!(refused.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("different config") && stderr.contains("--out"), "{stderr}");
+    assert_eq!(manifests(), before, "nothing written");
+    // The same config again: every run is complete and skipped.
+    let again = run(&first);
+    assert!(again.status.success());
+    assert!(String::from_utf8_lossy(&again.stdout).contains("6 skipped"), "{}", String::from_utf8_lossy(&again.stdout));
+}

@@ -79,19 +79,26 @@ fn quick_validation_passes_every_fact_with_the_defaults() {
     let kv = meta.key_value_metadata().unwrap();
     assert!(kv.iter().any(|k| k.key == "bondsim.config" && k.value.as_deref().is_some_and(|v| v.contains("[model"))));
     assert!(kv.iter().any(|k| k.key == "bondsim.master_seed"));
+    // Measuring the same runs again (they are skipped, not rerun) gives the same bytes.
+    let before = std::fs::read(&path).unwrap();
+    let again = bondsim().args(["validate", "--quick", "--threads", "2", "--out"]).arg(&out).output().unwrap();
+    assert!(again.status.success(), "{}", String::from_utf8_lossy(&again.stderr));
+    assert!(String::from_utf8_lossy(&again.stdout).contains("2 skipped"));
+    assert_eq!(before, std::fs::read(&path).unwrap(), "validation.parquet is deterministic");
+}
+
+/// A measure with the defaults and with one `[model.SECTION] KEY = VALUE` changed.
+fn with_and_without(section: &str, key: &str, value_text: &str, measure: &str) -> (f64, f64) {
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!("[experiment]\nname = \"changed\"\n[model.{section}]\n{key} = {value_text}\n");
+    let config = write_config(dir.path(), "changed.toml", &text);
+    let changed = quick(Some(&config), &dir.path().join("changed"), false);
+    (value(&defaults().1, measure), value(&changed, measure))
 }
 
 #[test]
 fn weaker_caregiving_gives_fewer_secure_infants() {
-    let dir = tempfile::tempdir().unwrap();
-    let defaults = &defaults().1;
-    let config = write_config(
-        dir.path(),
-        "insensitive.toml",
-        "[experiment]\nname = \"insensitive\"\n[model.caregiving]\nbase_sensitivity = 0.3\n",
-    );
-    let insensitive = quick(Some(&config), &dir.path().join("insensitive"), false);
-    let (before, after) = (value(defaults, "infants secure"), value(&insensitive, "infants secure"));
+    let (before, after) = with_and_without("caregiving", "base_sensitivity", "0.3", "infants secure");
     assert!(
         after < before - 0.03,
         "infants secure: {before:.3} with the defaults, {after:.3} with base_sensitivity 0.3"
@@ -100,15 +107,7 @@ fn weaker_caregiving_gives_fewer_secure_infants() {
 
 #[test]
 fn without_loneliness_stress_isolation_no_longer_kills() {
-    let dir = tempfile::tempdir().unwrap();
-    let defaults = &defaults().1;
-    let config = write_config(
-        dir.path(),
-        "unstressed.toml",
-        "[experiment]\nname = \"unstressed\"\n[model.stress]\ncortisol_loneliness_gain = 0.0\n",
-    );
-    let unstressed = quick(Some(&config), &dir.path().join("unstressed"), false);
-    let (before, after) = (value(defaults, "death rate ratio"), value(&unstressed, "death rate ratio"));
+    let (before, after) = with_and_without("stress", "cortisol_loneliness_gain", "0.0", "death rate ratio");
     assert!(before > 1.1, "isolated adults die sooner with the defaults: ratio {before:.3}");
     assert!(
         after < before - 0.1,

@@ -585,4 +585,46 @@ mod tests {
         assert_eq!(categorise(0.7, 0.7, 0.0), Category::Disorganised);
         assert_eq!(categorise(0.2, 0.2, 0.6), Category::Disorganised);
     }
+
+    #[test]
+    fn own_experience_drifts_with_its_spread_and_life_events_push_toward_insecurity() {
+        let p = DevelopmentParams::default();
+        // A deterministic stand-in for the normal draws: alternating ±1 has unit variance.
+        let mut e = [0.0; 2];
+        let mut squares = 0.0;
+        let weeks = 52 * 200;
+        for t in 0..weeks {
+            let z = if t % 2 == 0 { 1.0 } else { -1.0 };
+            update_experience(&mut e, [z, -z], None, WEEK, &p);
+            squares += e[0] * e[0];
+        }
+        let spread = (squares / f64::from(weeks)).sqrt();
+        // Alternating draws cancel more than random ones: the spread stays below the
+        // stationary sd, but is not zero, and never runs away.
+        assert!(spread > 0.0 && spread < p.experience_sd, "{spread}");
+        let mut hit = [0.0; 2];
+        update_experience(&mut hit, [0.0; 2], Some(0.25), WEEK, &p);
+        assert!((hit[0] - 0.25 * p.life_event_shock).abs() < 1e-12);
+        assert!((hit[1] - 0.75 * p.life_event_shock).abs() < 1e-12);
+        // Without new events an offset fades with the correlation time.
+        let mut fading = [0.3, 0.3];
+        for _ in 0..(p.experience_years * 52.0) as usize {
+            update_experience(&mut fading, [0.0; 2], None, WEEK, &p);
+        }
+        assert!((fading[0] - 0.3 * (-1.0f64).exp()).abs() < 0.01, "{}", fading[0]);
+    }
+
+    #[test]
+    fn adults_return_toward_their_prototype_offset_by_experience() {
+        let p = DevelopmentParams::default();
+        let mut wm = WorkingModel::new(0.2, 0.3, 0.4);
+        wm.anxiety = 0.7;
+        let target = adult_target(&wm, [0.1, -0.1]);
+        assert!((target[0] - 0.3).abs() < 1e-12 && (target[1] - 0.2).abs() < 1e-12);
+        assert_eq!(target[2], wm.disorganisation, "disorganisation moves by loss and resolution only");
+        for _ in 0..(20 * 52) {
+            develop(&mut wm, target, plasticity(40.0, &p), WEEK, &p);
+        }
+        assert!(wm.anxiety < 0.5 && wm.anxiety > 0.3, "{}", wm.anxiety);
+    }
 }

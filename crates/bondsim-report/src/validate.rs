@@ -3,7 +3,7 @@
 //! concordances, hazard ratios. Computed from the Parquet files only, per run, then summarised
 //! over runs (replicates) with a 95 % interval.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use crate::ReportError;
@@ -326,13 +326,13 @@ fn fact_table() -> Vec<Fact> {
 
 /// The agents born in the run whose mother or father died, or whose parents separated, before
 /// they were 18: the negative life events of Waters et al. (2000) that the output shows.
-fn negative_life_events(d: &Data, r: &Rows) -> HashSet<u64> {
+fn negative_life_events(d: &Data, r: &Rows) -> BTreeSet<u64> {
     let eighteen = 18.0 / d.tick_years;
     let (dtick, dead) = (d.deaths.num("tick"), d.deaths.num("agent_id"));
-    let died: HashMap<u64, f64> = r.deaths.iter().map(|&i| (dead[i] as u64, dtick[i])).collect();
+    let died: BTreeMap<u64, f64> = r.deaths.iter().map(|&i| (dead[i] as u64, dtick[i])).collect();
     let e = &d.events;
     let (etick, event, ea, eb) = (e.num("tick"), e.text("event"), e.num("agent_a"), e.num("agent_b"));
-    let mut separated: HashMap<(u64, u64), Vec<f64>> = HashMap::new();
+    let mut separated: BTreeMap<(u64, u64), Vec<f64>> = BTreeMap::new();
     for &i in r.events.iter().filter(|&&i| event[i] == "separated") {
         let (a, b) = (ea[i] as u64, eb[i] as u64);
         separated.entry((a.min(b), a.max(b))).or_default().push(etick[i]);
@@ -369,8 +369,8 @@ fn measure_run(d: &Data, r: &Rows) -> Vec<f64> {
     };
 
     // Each born agent's category at 1, and at about 20.
-    let mut infant: HashMap<u64, &str> = HashMap::new();
-    let mut at20: HashMap<u64, &str> = HashMap::new();
+    let mut infant: BTreeMap<u64, &str> = BTreeMap::new();
+    let mut at20: BTreeMap<u64, &str> = BTreeMap::new();
     for &i in r.agents {
         if birth[i] >= 0.0 && !at1[i].is_empty() {
             infant.insert(id[i] as u64, at1[i]);
@@ -453,11 +453,11 @@ fn measure_run(d: &Data, r: &Rows) -> Vec<f64> {
     let n = &d.network;
     let (ntick, na, nb, nkind, nage) =
         (n.num("tick"), n.num("agent_a"), n.num("agent_b"), n.text("kind"), n.num("bond_age_ticks"));
-    let adult_ids: HashSet<u64> = adults.iter().map(|&i| id[i] as u64).collect();
-    let mut clique: HashMap<u64, f64> = HashMap::new();
-    let mut sympathy: HashMap<u64, f64> = HashMap::new();
-    let mut confidants: HashMap<u64, f64> = HashMap::new();
-    let mut friends: HashMap<u64, HashSet<u64>> = HashMap::new();
+    let adult_ids: BTreeSet<u64> = adults.iter().map(|&i| id[i] as u64).collect();
+    let mut clique: BTreeMap<u64, f64> = BTreeMap::new();
+    let mut sympathy: BTreeMap<u64, f64> = BTreeMap::new();
+    let mut confidants: BTreeMap<u64, f64> = BTreeMap::new();
+    let mut friends: BTreeMap<u64, BTreeSet<u64>> = BTreeMap::new();
     for &i in r.network.iter().filter(|&&i| ntick[i] == last) {
         let (x, y) = (na[i] as u64, nb[i] as u64);
         let k = nkind[i];
@@ -476,7 +476,7 @@ fn measure_run(d: &Data, r: &Rows) -> Vec<f64> {
             }
         }
     }
-    let per_adult = |m: &HashMap<u64, f64>| {
+    let per_adult = |m: &BTreeMap<u64, f64>| {
         adult_ids.iter().map(|k| m.get(k).copied().unwrap_or(0.0)).sum::<f64>() / adult_ids.len().max(1) as f64
     };
     let (f11a, f11b) = (per_adult(&clique), per_adult(&sympathy));
