@@ -92,6 +92,9 @@ pub struct FieldSlot {
 #[derive(Resource, Debug, Default)]
 pub struct SocialField {
     pub slots: Vec<FieldSlot>,
+    /// Each bond's contact weight this tick, indexed by edge slot (0 for free slots): computed
+    /// once, read by the per-agent sums and by the bond pass.
+    pub weights: Vec<f64>,
 }
 
 fn is_close(kind: BondKind) -> bool {
@@ -341,13 +344,22 @@ pub fn share_contact_time(
     view: Res<AgentView>,
     mut field: ResMut<SocialField>,
 ) {
+    let field = &mut *field;
+    let p = &params.0.bonds;
+    let clock = *clock;
+    graph
+        .bonds
+        .par_iter()
+        .map(|bond| bond.as_ref().map_or(0.0, |b| contact_weight(&b.state, &clock, p)))
+        .collect_into_vec(&mut field.weights);
     field.slots.clear();
     field.slots.resize(view.slots.len(), FieldSlot::default());
-    for bond in graph.bonds.iter().flatten() {
-        let w = contact_weight(&bond.state, &clock, &params.0.bonds);
-        field.slots[bond.a.index()].weight_sum += w;
-        field.slots[bond.b.index()].weight_sum += w;
-    }
+    // Each agent gathers its own bonds' weights, in edge-index order (its adjacency is sorted):
+    // parallel over agents, and the same sums, to the bit, as adding bond by bond.
+    let weights = &field.weights;
+    field.slots.par_iter_mut().enumerate().for_each(|(node, slot)| {
+        slot.weight_sum = graph.bonds_of(NodeIndex::new(node)).iter().map(|e| weights[e.index()]).sum();
+    });
 }
 
 fn contact_weight(state: &BondState, clock: &Clock, p: &bondsim_model::params::BondParams) -> f64 {
@@ -372,10 +384,11 @@ pub fn learn_from_contact(
     let rates = rules::BondRates::new(p, clock.dt_years);
     let tick = clock.tick;
     let clock = *clock;
-    let fields = &field.slots;
-    graph.bonds.par_iter_mut().flatten().for_each(|bond| {
+    let (fields, weights) = (&field.slots, &field.weights);
+    graph.bonds.par_iter_mut().enumerate().for_each(|(edge, bond)| {
+        let Some(bond) = bond else { return };
         let (a, b) = (&slots[bond.a.index()], &slots[bond.b.index()]);
-        let w = contact_weight(&bond.state, &clock, p);
+        let w = weights[edge];
         let offer_a = a.budget_hours_per_week * w / fields[bond.a.index()].weight_sum;
         let offer_b = b.budget_hours_per_week * w / fields[bond.b.index()].weight_sum;
         let hours_per_week = offer_a.min(offer_b);
@@ -399,13 +412,19 @@ pub fn learn_from_contact(
         }
         bond.reward = reward;
     });
-    for bond in graph.bonds.iter().flatten() {
-        let state = &bond.state;
-        let sync_hours = state.contact_hours / clock.weeks_per_tick * state.synchrony;
-        let age_ticks = tick - i64::from(state.formed_tick);
-        for (me, other, i_am_parent) in [(bond.a, bond.b, bond.a_is_parent), (bond.b, bond.a, !bond.a_is_parent)] {
+    // Each agent gathers its own bonds in edge-index order (its adjacency is sorted): parallel
+    // over agents, and the same sums, to the bit, as adding bond by bond.
+    let graph = &*graph;
+    field.slots.par_iter_mut().enumerate().for_each(|(node, slot)| {
+        let me = NodeIndex::new(node);
+        for edge in graph.bonds_of(me) {
+            let Some(bond) = &graph.bonds[edge.index()] else { continue };
+            let state = &bond.state;
+            let sync_hours = state.contact_hours / clock.weeks_per_tick * state.synchrony;
+            let age_ticks = tick - i64::from(state.formed_tick);
+            let (other, i_am_parent) =
+                if bond.a == me { (bond.b, bond.a_is_parent) } else { (bond.a, !bond.a_is_parent) };
             let them = &slots[other.index()];
-            let slot = &mut field.slots[me.index()];
             slot.bonds += 1;
             slot.felt_closeness += state.strength * state.kind.closeness_weight();
             slot.synchronous_hours_per_week += sync_hours;
@@ -431,7 +450,7 @@ pub fn learn_from_contact(
                 slot.care_fear += h * them.disorganisation.max(them.cortisol);
             }
         }
-    }
+    });
 }
 
 fn end_bond(
