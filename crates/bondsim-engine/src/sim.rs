@@ -168,6 +168,14 @@ impl Simulation {
         pool.install(|| schedule.run(world));
     }
 
+    /// Runs one phase of the tick on its own, in the simulation's thread pool: for benchmarks
+    /// of single phases (`benches/phases.rs`) and for tools. The clock does not move.
+    pub fn run_phase<M>(&mut self, phase: impl bevy_ecs::system::IntoSystem<(), (), M> + Send) {
+        use bevy_ecs::system::RunSystemOnce;
+        let Self { world, pool, .. } = self;
+        pool.install(|| world.run_system_once(phase)).expect("a phase of the schedule runs on a built world");
+    }
+
     pub fn tick(&self) -> i64 {
         self.world.resource::<Clock>().tick
     }

@@ -490,51 +490,39 @@ pub fn break_and_partner(
 ) {
     let p = &params.0;
     let slots = &view.slots;
+    let clock = *clock;
+    // Which bonds break, separate or become couples is decided for every bond in parallel (each
+    // decision reads only its own bond, the agent view and the bond's own random stream); the
+    // decisions are then applied in bond-index order, where a couple forms only if neither
+    // partner has formed another this tick. The same outcome, to the bit, as one serial pass.
+    let fates: Vec<(usize, Fate)> = graph
+        .bonds
+        .par_iter()
+        .enumerate()
+        .filter_map(|(slot, bond)| Some((slot, fate(bond.as_ref()?, slots, &field.slots, p, &clock)?)))
+        .collect();
     let mut partnered_now = vec![false; slots.len()];
-    for slot in 0..graph.bonds.len() {
+    for (slot, fate) in fates {
         let Some(bond) = graph.bonds[slot] else { continue };
         let edge = EdgeIndex::new(slot);
-        let (a, b) = (&slots[bond.a.index()], &slots[bond.b.index()]);
         let state = bond.state;
-        // The bond's stream, made only for the bonds that draw (it costs a seeding per bond).
-        let draw =
-            || stream(clock.seed, Purpose::Bond, pair_key(bond.id_a, bond.id_b), clock.tick as u64).random::<f64>();
-        let ended = match state.kind {
-            kind if kind.is_chosen() && state.strength < p.bonds.break_strength => {
-                end_bond(&mut graph, edge, BondEventKind::Broken, clock.tick, &mut recorder, &mut tally)
-            }
-            BondKind::Romantic => {
-                let insecurity = [0.5 * (a.anxiety + a.avoidance), 0.5 * (b.anxiety + b.avoidance)];
-                let hazard = rules::separation_per_year(state.strength, insecurity, &p.bonds);
-                if draw() < per_tick(hazard, clock.dt_years) {
-                    let ended =
-                        end_bond(&mut graph, edge, BondEventKind::Separated, clock.tick, &mut recorder, &mut tally);
-                    // Losing a partner is a stress spike (claim 7), half that of a death.
-                    for node in [bond.a, bond.b] {
-                        if let Ok((mut physiology, _, _)) = agents.get_mut(graph.entity(node)) {
-                            physiology.0.cortisol =
-                                rules::unit(physiology.0.cortisol + 0.5 * p.stress.bereavement_spike * state.strength);
-                        }
+        let ended = match fate {
+            Fate::Break => end_bond(&mut graph, edge, BondEventKind::Broken, clock.tick, &mut recorder, &mut tally),
+            Fate::Separate => {
+                let ended = end_bond(&mut graph, edge, BondEventKind::Separated, clock.tick, &mut recorder, &mut tally);
+                // Losing a partner is a stress spike (claim 7), half that of a death.
+                for node in [bond.a, bond.b] {
+                    if let Ok((mut physiology, _, _)) = agents.get_mut(graph.entity(node)) {
+                        physiology.0.cortisol =
+                            rules::unit(physiology.0.cortisol + 0.5 * p.stress.bereavement_spike * state.strength);
                     }
-                    // For their children under 18 the separation is a negative life event.
-                    parents_separated(&graph, [bond.a, bond.b], slots, p, &mut agents);
-                    ended
-                } else {
-                    None
                 }
+                // For their children under 18 the separation is a negative life event.
+                parents_separated(&graph, [bond.a, bond.b], slots, p, &mut agents);
+                ended
             }
-            BondKind::CloseFriend | BondKind::Friend => {
-                let eligible = a.female != b.female
-                    && a.age_years >= p.life.adult_years
-                    && b.age_years >= p.life.adult_years
-                    && (a.age_years - b.age_years).abs() < 15.0
-                    && field.slots[bond.a.index()].partner.is_none()
-                    && field.slots[bond.b.index()].partner.is_none()
-                    && !partnered_now[bond.a.index()]
-                    && !partnered_now[bond.b.index()];
-                // Attraction grows with the friendship: full rate from close-friend strength up.
-                let rate = p.bonds.partnering_per_year * (state.strength / p.bonds.close_friend_strength).min(1.0);
-                if eligible && draw() < per_tick(rate, clock.dt_years) {
+            Fate::Partner => {
+                if !partnered_now[bond.a.index()] && !partnered_now[bond.b.index()] {
                     partnered_now[bond.a.index()] = true;
                     partnered_now[bond.b.index()] = true;
                     if let Some(b) = graph.bonds[slot].as_mut() {
@@ -552,7 +540,6 @@ pub fn break_and_partner(
                 }
                 None
             }
-            _ => None,
         };
         if let Some(ended) = ended {
             for node in [ended.a, ended.b] {
@@ -563,6 +550,51 @@ pub fn break_and_partner(
                 }
             }
         }
+    }
+}
+
+/// What happens to a bond this tick, if anything.
+#[derive(Debug, Clone, Copy)]
+enum Fate {
+    /// A chosen bond faded below `break_strength`.
+    Break,
+    /// A couple separates.
+    Separate,
+    /// Friends become a couple (if neither forms another couple first this tick).
+    Partner,
+}
+
+/// A bond's fate this tick, from its own state, both partners' view and its own random stream.
+fn fate(
+    bond: &Bond,
+    slots: &[AgentSlot],
+    field: &[FieldSlot],
+    p: &bondsim_model::Params,
+    clock: &Clock,
+) -> Option<Fate> {
+    let (a, b) = (&slots[bond.a.index()], &slots[bond.b.index()]);
+    let state = &bond.state;
+    // The bond's stream, made only for the bonds that draw (it costs a seeding per bond).
+    let draw = || stream(clock.seed, Purpose::Bond, pair_key(bond.id_a, bond.id_b), clock.tick as u64).random::<f64>();
+    match state.kind {
+        kind if kind.is_chosen() && state.strength < p.bonds.break_strength => Some(Fate::Break),
+        BondKind::Romantic => {
+            let insecurity = [0.5 * (a.anxiety + a.avoidance), 0.5 * (b.anxiety + b.avoidance)];
+            let hazard = rules::separation_per_year(state.strength, insecurity, &p.bonds);
+            (draw() < per_tick(hazard, clock.dt_years)).then_some(Fate::Separate)
+        }
+        BondKind::CloseFriend | BondKind::Friend => {
+            let eligible = a.female != b.female
+                && a.age_years >= p.life.adult_years
+                && b.age_years >= p.life.adult_years
+                && (a.age_years - b.age_years).abs() < 15.0
+                && field[bond.a.index()].partner.is_none()
+                && field[bond.b.index()].partner.is_none();
+            // Attraction grows with the friendship: full rate from close-friend strength up.
+            let rate = p.bonds.partnering_per_year * (state.strength / p.bonds.close_friend_strength).min(1.0);
+            (eligible && draw() < per_tick(rate, clock.dt_years)).then_some(Fate::Partner)
+        }
+        _ => None,
     }
 }
 
