@@ -74,10 +74,10 @@ pub enum Command {
         #[arg(long)]
         output: Option<PathBuf>,
     },
-    /// Run the validation scenario (replicates of a multi-generation population with the
-    /// default parameters) and print each stylized fact of the science brief (F1-F14): target,
-    /// simulated value with a 95 % interval over replicates, pass or fail. Writes
-    /// validation.json beside the dataset. See docs/VALIDATION.md.
+    /// Run the validation scenario (5 replicates of 5,000 founders for 100 years, with the
+    /// default parameters or a config's) and print each stylized fact of the science brief
+    /// (F1-F14): target, simulated value with a 95 % interval over replicates, pass or fail.
+    /// Writes validation.json and validation.parquet beside the dataset. See docs/VALIDATION.md.
     Validate {
         /// A config whose [model] parameters (and interventions) to validate; the population,
         /// duration and replicates are the validation scenario's. Without it, the defaults.
@@ -85,7 +85,7 @@ pub enum Command {
         /// Output folder of the validation runs [default: out/validate, or out/validate-quick].
         #[arg(long)]
         out: Option<PathBuf>,
-        /// A smaller version: 2 replicates of 1,500 founders for 60 years (about a minute).
+        /// A smaller version: the same scenario with 2 replicates (about 30 seconds).
         #[arg(long)]
         quick: bool,
         /// Exit with status 1 when a fact fails.
