@@ -79,6 +79,8 @@ fn quick_validation_passes_every_fact_with_the_defaults() {
     let kv = meta.key_value_metadata().unwrap();
     assert!(kv.iter().any(|k| k.key == "bondsim.config" && k.value.as_deref().is_some_and(|v| v.contains("[model"))));
     assert!(kv.iter().any(|k| k.key == "bondsim.master_seed"));
+    let run_seeds = kv.iter().find(|k| k.key == "bondsim.run_seeds").and_then(|k| k.value.clone()).unwrap();
+    assert_eq!(run_seeds.split(',').count(), 2, "{run_seeds}");
     // Measuring the same runs again (they are skipped, not rerun) gives the same bytes.
     let before = std::fs::read(&path).unwrap();
     let again = bondsim().args(["validate", "--quick", "--threads", "2", "--out"]).arg(&out).output().unwrap();

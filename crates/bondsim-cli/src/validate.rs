@@ -56,7 +56,7 @@ pub fn table(facts: &[Fact]) -> String {
     out
 }
 
-fn json(facts: &[Fact], experiment: &Experiment) -> String {
+fn json(facts: &[Fact], experiment: &Experiment, runs: &[sweep::PlannedRun]) -> String {
     let rows: Vec<serde_json::Value> = facts
         .iter()
         .map(|f| {
@@ -75,6 +75,7 @@ fn json(facts: &[Fact], experiment: &Experiment) -> String {
     serde_json::to_string_pretty(&serde_json::json!({
         "config": experiment.resolved_toml(),
         "master_seed": experiment.experiment.seed,
+        "runs": runs.iter().map(|r| serde_json::json!({"run": r.run_id, "replicate": r.replicate, "seed": r.seed})).collect::<Vec<_>>(),
         "facts": rows,
     }))
     .expect("serialises")
@@ -128,9 +129,10 @@ pub fn main(config: Option<&Path>, out: Option<PathBuf>, flags: Flags) -> ExitCo
         ("bondsim.version", env!("CARGO_PKG_VERSION").to_string()),
         ("bondsim.config", experiment.resolved_toml()),
         ("bondsim.master_seed", experiment.experiment.seed.to_string()),
+        ("bondsim.run_seeds", runs.iter().map(|r| format!("{}={}", r.run_id, r.seed)).collect::<Vec<_>>().join(",")),
     ];
     let temp = out.join("validation.json.tmp");
-    let written = std::fs::write(&temp, json(&facts, &experiment))
+    let written = std::fs::write(&temp, json(&facts, &experiment, &runs))
         .and_then(|()| std::fs::rename(&temp, &json_path))
         .map_err(|e| format!("{}: {e}", json_path.display()))
         .and_then(|()| validate::write_parquet(&facts, &parquet_path, &metadata).map_err(|e| e.to_string()));
