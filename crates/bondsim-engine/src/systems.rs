@@ -624,9 +624,7 @@ fn parents_separated(
     children.dedup();
     for child in children {
         if let Ok((_, _, mut care)) = agents.get_mut(graph.entity(child)) {
-            for e in &mut care.experience {
-                *e += 0.5 * p.development.life_event_shock;
-            }
+            rules::life_event(&mut care.experience, 0.5, &p.development);
         }
     }
 }
@@ -690,10 +688,9 @@ pub fn caregiving_and_development(
         );
         let mut rng = stream(clock.seed, Purpose::Experience, person.id, clock.tick as u64);
         let noise = [StandardNormal.sample(&mut rng), StandardNormal.sample(&mut rng)];
-        let event = (rng.random::<f64>() < per_tick(p.development.life_event_per_year, clock.dt_years))
-            .then(|| rng.random::<f64>());
-        rules::update_experience(&mut care.experience, noise, event, clock.dt_years, &p.development);
-        if event.is_some() {
+        rules::update_experience(&mut care.experience, noise, clock.dt_years, &p.development);
+        if rng.random::<f64>() < per_tick(p.development.life_event_per_year, clock.dt_years) {
+            rules::life_event(&mut care.experience, rng.random::<f64>(), &p.development);
             // A trauma, like a loss, is unresolved at first.
             rules::unresolved(wm, 1.0, &p.development);
         }
