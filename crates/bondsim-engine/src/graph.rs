@@ -214,3 +214,33 @@ impl SocialGraph {
         self.bonds.get(edge.index()).copied().flatten().map(|b| b.state.kind)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use bondsim_model::Params;
+
+    use super::SocialGraph;
+    use crate::{Settings, Simulation};
+
+    #[test]
+    fn the_invariant_checker_catches_a_bond_list_out_of_edge_order() {
+        let settings = Settings {
+            seed: 3,
+            population: 300,
+            tick_days: 7.0,
+            snapshot_every_ticks: 0,
+            threads: 1,
+            interventions: Vec::new(),
+        };
+        let mut sim = Simulation::new(&settings, Params::default()).expect("thread pool");
+        for _ in 0..10 {
+            sim.step();
+        }
+        assert_eq!(sim.check_invariants(), Ok(()));
+        let mut graph = sim.world_mut().resource_mut::<SocialGraph>();
+        let node = graph.adjacency.iter().position(|bonds| bonds.len() >= 2).expect("someone has two bonds");
+        graph.adjacency[node].swap(0, 1);
+        let err = sim.check_invariants().expect_err("out of order");
+        assert!(err.contains("increasing edge-index order"), "{err}");
+    }
+}

@@ -67,6 +67,10 @@ impl Simulation {
             let care = e.get::<Care>().ok_or("no Care")?;
             level("caregiving_sensitivity", m.id, care.sensitivity)?;
             level("early_care_quality", m.id, care.early_care_quality)?;
+            // Offsets, not levels: any finite value.
+            if !(care.sensitivity_offset.is_finite() && care.experience.iter().all(|e| e.is_finite())) {
+                return Err(format!("agent {}: caregiving offset or own experience not finite", m.id));
+            }
             alive.insert(m.node);
         }
         if graph.graph.node_count() != roster.members.len() {
@@ -112,6 +116,10 @@ impl Simulation {
         for &node in &alive {
             if graph.degree(node) != graph.graph.edges(node).count() {
                 return Err(format!("node {}: kept degree {} is not its edge count", node.index(), graph.degree(node)));
+            }
+            // The per-agent sums gather bonds in this order; it must be the bond-index order.
+            if graph.bonds_of(node).windows(2).any(|w| w[0] >= w[1]) {
+                return Err(format!("node {}: its bonds are not in increasing edge-index order", node.index()));
             }
             for e in graph.graph.edges(node) {
                 if !alive.contains(&e.target()) || !alive.contains(&e.source()) {
