@@ -53,9 +53,34 @@ struct TableWriter {
 }
 
 impl TableWriter {
-    fn write(&mut self, batch: RecordBatch) -> Result<(), IoError> {
-        self.rows += batch.num_rows() as u64;
-        self.writer.write(&batch).map_err(|e| IoError::parquet(&self.temp_path, e))
+    /// Writes `rows` once there are at least `at_least`, converted to Arrow a batch of
+    /// `BATCH_ROWS` at a time (a snapshot of a million agents' bonds is millions of rows: whole,
+    /// its Arrow copy would double the memory it takes), and releases them.
+    fn write_rows<T>(
+        &mut self,
+        rows: &mut Vec<T>,
+        at_least: usize,
+        to_batch: fn(&[T]) -> RecordBatch,
+    ) -> Result<(), IoError> {
+        if rows.is_empty() || rows.len() < at_least {
+            return Ok(());
+        }
+        for chunk in rows.chunks(BATCH_ROWS) {
+            let batch = to_batch(chunk);
+            self.rows += batch.num_rows() as u64;
+            self.writer.write(&batch).map_err(|e| IoError::parquet(&self.temp_path, e))?;
+        }
+        *rows = Vec::new();
+        Ok(())
+    }
+}
+
+/// Moves the engine's new rows behind the pending ones (without a copy when none are pending).
+fn take_rows<T>(pending: &mut Vec<T>, new: &mut Vec<T>) {
+    if pending.is_empty() {
+        std::mem::swap(pending, new);
+    } else {
+        pending.append(new);
     }
 }
 
@@ -118,35 +143,28 @@ impl DatasetWriter {
     /// Takes a drain of the engine's rows; writes a batch whenever a table has enough.
     pub fn write(&mut self, mut output: Output) -> Result<(), IoError> {
         let p = &mut self.pending;
-        p.agents.append(&mut output.agents);
-        p.bond_events.append(&mut output.bond_events);
-        p.births.append(&mut output.births);
-        p.deaths.append(&mut output.deaths);
-        p.metrics.append(&mut output.metrics);
-        p.interventions.append(&mut output.interventions);
-        p.network.append(&mut output.network);
+        take_rows(&mut p.agents, &mut output.agents);
+        take_rows(&mut p.bond_events, &mut output.bond_events);
+        take_rows(&mut p.births, &mut output.births);
+        take_rows(&mut p.deaths, &mut output.deaths);
+        take_rows(&mut p.metrics, &mut output.metrics);
+        take_rows(&mut p.interventions, &mut output.interventions);
+        take_rows(&mut p.network, &mut output.network);
         self.flush(BATCH_ROWS)
     }
 
     fn flush(&mut self, at_least: usize) -> Result<(), IoError> {
         let p = &mut self.pending;
         for table in &mut self.tables {
-            let batch = match table.name {
-                "agents" if p.agents.len() >= at_least => tables::agents_batch(&std::mem::take(&mut p.agents)),
-                "bond_events" if p.bond_events.len() >= at_least => {
-                    tables::bond_events_batch(&std::mem::take(&mut p.bond_events))
-                }
-                "births" if p.births.len() >= at_least => tables::births_batch(&std::mem::take(&mut p.births)),
-                "deaths" if p.deaths.len() >= at_least => tables::deaths_batch(&std::mem::take(&mut p.deaths)),
-                "metrics" if p.metrics.len() >= at_least => tables::metrics_batch(&std::mem::take(&mut p.metrics)),
-                "interventions" if p.interventions.len() >= at_least => {
-                    tables::interventions_batch(&std::mem::take(&mut p.interventions))
-                }
-                "network" if p.network.len() >= at_least => tables::network_batch(&std::mem::take(&mut p.network)),
-                _ => continue,
-            };
-            if batch.num_rows() > 0 {
-                table.write(batch)?;
+            match table.name {
+                "agents" => table.write_rows(&mut p.agents, at_least, tables::agents_batch)?,
+                "bond_events" => table.write_rows(&mut p.bond_events, at_least, tables::bond_events_batch)?,
+                "births" => table.write_rows(&mut p.births, at_least, tables::births_batch)?,
+                "deaths" => table.write_rows(&mut p.deaths, at_least, tables::deaths_batch)?,
+                "metrics" => table.write_rows(&mut p.metrics, at_least, tables::metrics_batch)?,
+                "interventions" => table.write_rows(&mut p.interventions, at_least, tables::interventions_batch)?,
+                "network" => table.write_rows(&mut p.network, at_least, tables::network_batch)?,
+                _ => {}
             }
         }
         Ok(())
