@@ -132,17 +132,21 @@ impl SocialGraph {
     /// A neighbour of `node` drawn with probability proportional to the strength of its bond
     /// (`u` uniform in [0, 1)): people are introduced through their closer bonds.
     pub fn neighbour_by_strength(&self, node: NodeIndex, u: f64) -> Option<NodeIndex> {
-        let strength = |e: &EdgeIndex| self.bonds[e.index()].map_or(0.0, |b| b.state.strength);
-        let edges = self.bonds_of(node);
-        let total: f64 = edges.iter().map(strength).sum();
-        let mut left = u * total;
-        for e in edges {
-            left -= strength(e);
-            if left < 0.0 {
-                return self.bonds[e.index()].map(|b| b.other(node));
+        let ends =
+            self.bonds_of(node).iter().filter_map(|e| self.bonds[e.index()].map(|b| (b.state.strength, b.other(node))));
+        // The bonds are read once (they sit at random places) into a copy on the stack, and the
+        // draw walks the copy twice; more bonds than it holds are walked in place.
+        let mut copy = [(0.0, NodeIndex::end()); 48];
+        if self.degree(node) <= copy.len() {
+            let mut n = 0;
+            for (slot, end) in copy.iter_mut().zip(ends) {
+                *slot = end;
+                n += 1;
             }
+            draw_by_weight(copy[..n].iter().copied(), u)
+        } else {
+            draw_by_weight(ends, u)
         }
-        edges.last().and_then(|e| self.bonds[e.index()]).map(|b| b.other(node))
     }
 
     pub fn bond_count(&self) -> usize {
@@ -200,7 +204,12 @@ impl SocialGraph {
         for &n in free_nodes.iter().rev() {
             graph.remove_node(NodeIndex::new(n));
         }
-        let mut adjacency = vec![Vec::new(); node_bound];
+        let mut degrees = vec![0usize; node_bound];
+        for bond in bonds.iter().flatten() {
+            degrees[bond.a.index()] += 1;
+            degrees[bond.b.index()] += 1;
+        }
+        let mut adjacency: Vec<Vec<EdgeIndex>> = degrees.into_iter().map(Vec::with_capacity).collect();
         for (slot, bond) in bonds.iter().enumerate() {
             if let Some(bond) = bond {
                 adjacency[bond.a.index()].push(EdgeIndex::new(slot));
@@ -210,17 +219,134 @@ impl SocialGraph {
         Self { graph, bonds, adjacency }
     }
 
+    /// Renumbers the graph for locality: node `i` becomes `order[i]`'s agent, and the bonds are
+    /// stored sorted by their new endpoints (lower node, then higher), so that an agent's bonds
+    /// sit together in the bond table and near those of the agents it is bonded to. No slot is
+    /// left free. Returns, for each old node slot, its new node (`NodeIndex::end()` for a slot
+    /// not in `order`). A pure function of the graph and `order`: runs that renumber at the
+    /// same ticks stay identical.
+    pub fn renumber(&mut self, order: &[NodeIndex]) -> Vec<NodeIndex> {
+        let mut new_of = vec![NodeIndex::end(); self.node_bound()];
+        for (new, old) in order.iter().enumerate() {
+            new_of[old.index()] = NodeIndex::new(new);
+        }
+        let entities: Vec<Entity> = order.iter().map(|&old| self.graph[old]).collect();
+        // In place, and the old graph dropped before the new one is built: at a million agents
+        // the bond table alone is most of a gigabyte.
+        let mut bonds = std::mem::take(&mut self.bonds);
+        *self = Self::default();
+        bonds.retain(Option::is_some);
+        for bond in bonds.iter_mut().flatten() {
+            (bond.a, bond.b) = (new_of[bond.a.index()], new_of[bond.b.index()]);
+            debug_assert!(
+                bond.a != NodeIndex::end() && bond.b != NodeIndex::end(),
+                "a bond to an agent not in the order"
+            );
+        }
+        // Pairs are unique, so the order is total.
+        bonds.sort_unstable_by_key(|bond| bond.map(|b| (b.a.min(b.b), b.a.max(b.b))));
+        *self = Self::rebuild(order.len(), &[], bonds, &[]);
+        for (node, entity) in entities.into_iter().enumerate() {
+            self.graph[NodeIndex::new(node)] = entity;
+        }
+        new_of
+    }
+
     pub fn kind_of(&self, edge: EdgeIndex) -> Option<BondKind> {
         self.bonds.get(edge.index()).copied().flatten().map(|b| b.state.kind)
     }
+}
+
+/// One of the items, drawn with probability proportional to its weight (`u` uniform in
+/// [0, 1)); the last one if rounding leaves the walk short.
+fn draw_by_weight<T: Copy>(items: impl Iterator<Item = (f64, T)> + Clone, u: f64) -> Option<T> {
+    let total: f64 = items.clone().map(|(w, _)| w).sum();
+    let mut left = u * total;
+    let mut last = None;
+    for (w, item) in items {
+        left -= w;
+        if left < 0.0 {
+            return Some(item);
+        }
+        last = Some(item);
+    }
+    last
 }
 
 #[cfg(test)]
 mod tests {
     use bondsim_model::Params;
 
+    use petgraph::stable_graph::NodeIndex;
+
     use super::SocialGraph;
     use crate::{Settings, Simulation};
+
+    fn small_run(ticks: usize) -> Simulation {
+        let settings = Settings {
+            seed: 5,
+            population: 600,
+            tick_days: 7.0,
+            snapshot_every_ticks: 0,
+            threads: 1,
+            interventions: Vec::new(),
+        };
+        let mut sim = Simulation::new(&settings, Params::default()).expect("thread pool");
+        for _ in 0..ticks {
+            sim.step();
+        }
+        sim
+    }
+
+    /// Every bond as (ids, state), and each agent's node's entity, in id order.
+    fn content(sim: &Simulation) -> Vec<(u64, u64, bool, String)> {
+        let graph = sim.world().resource::<SocialGraph>();
+        let mut bonds: Vec<_> =
+            graph.bonds.iter().flatten().map(|b| (b.id_a, b.id_b, b.a_is_parent, format!("{:?}", b.state))).collect();
+        bonds.sort_by_key(|x| (x.0, x.1));
+        bonds
+    }
+
+    #[test]
+    fn renumbering_moves_storage_only_and_sorts_bonds_by_endpoints() {
+        let mut sim = small_run(20);
+        // Free slots to compact, as broken bonds leave them.
+        {
+            let mut graph = sim.world_mut().resource_mut::<SocialGraph>();
+            for slot in [3, 10, 11] {
+                graph.remove_bond(petgraph::stable_graph::EdgeIndex::new(slot)).expect("a bond in the slot");
+            }
+        }
+        let before = content(&sim);
+        let world = sim.world_mut();
+        let mut order: Vec<(i64, u64, NodeIndex)> = {
+            let roster = world.resource::<crate::sim::Roster>();
+            roster
+                .members
+                .iter()
+                .map(|m| (world.get::<crate::components::Person>(m.entity).unwrap().birth_tick, m.id, m.node))
+                .collect()
+        };
+        order.sort_unstable();
+        // Renumber in reverse birth order, through the same path the phase takes.
+        let nodes: Vec<NodeIndex> = order.iter().rev().map(|o| o.2).collect();
+        let new_of = world.resource_mut::<SocialGraph>().renumber(&nodes);
+        let members = world.resource::<crate::sim::Roster>().members.clone();
+        for m in &members {
+            let node = new_of[m.node.index()];
+            world.get_mut::<crate::components::Person>(m.entity).unwrap().node = node;
+        }
+        world.resource_mut::<crate::sim::Roster>().members.iter_mut().for_each(|m| m.node = new_of[m.node.index()]);
+        assert_eq!(sim.check_invariants(), Ok(()));
+        assert_eq!(content(&sim), before, "the same bonds, ends and states");
+        let graph = sim.world().resource::<SocialGraph>();
+        assert!(graph.bonds.iter().all(Option::is_some), "no free slot left");
+        assert_eq!(graph.node_bound(), members.len());
+        let ends: Vec<_> = graph.bonds.iter().flatten().map(|b| (b.a.min(b.b), b.a.max(b.b))).collect();
+        assert!(ends.windows(2).all(|w| w[0] < w[1]), "bonds sorted by their endpoints");
+        // The oldest agent is now the last node.
+        assert_eq!(new_of[order[0].2.index()].index(), members.len() - 1);
+    }
 
     #[test]
     fn the_invariant_checker_catches_a_bond_list_out_of_edge_order() {

@@ -231,8 +231,16 @@ fn found_population(world: &mut World, size: u32) {
     let f = &params.founders;
     let (anx, avo) = (normal(f.anxiety_mean, f.working_model_sd), normal(f.avoidance_mean, f.working_model_sd));
     let (disorg, receptor) = (normal(0.0, f.working_model_sd), normal(0.6, 0.1));
-    for id in 0..u64::from(size) {
-        let mut rng = stream(clock.seed, Purpose::Founders, id, 0);
+    // Founders are numbered from the oldest to the youngest, so that id order is birth order for
+    // everyone (later births get later ids): the roster, the ECS tables and the graph's nodes
+    // (renumbered in birth order) then list agents in one order, and the bonds of people of
+    // similar age sit together. Each founder's draws come from its stream, keyed by its draw
+    // number `k`; the first draw is its age.
+    let mut by_age: Vec<(f64, u64)> =
+        (0..u64::from(size)).map(|k| (stream(clock.seed, Purpose::Founders, k, 0).random::<f64>(), k)).collect();
+    by_age.sort_unstable_by(|(u, k), (v, l)| v.total_cmp(u).then(k.cmp(l)));
+    for (id, (_, k)) in (0..).zip(by_age) {
+        let mut rng = stream(clock.seed, Purpose::Founders, k, 0);
         let age_years = rng.random::<f64>() * f.max_age_years;
         let sex = if rng.random_bool(0.5) { Sex::Female } else { Sex::Male };
         let wm = WorkingModel::new(

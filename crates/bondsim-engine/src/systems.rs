@@ -27,6 +27,7 @@ pub fn tick_schedule() -> Schedule {
     schedule.add_systems(
         (
             advance_clock,
+            renumber_for_locality,
             apply_interventions,
             refresh_agent_view,
             meet_new_people,
@@ -45,13 +46,11 @@ pub fn tick_schedule() -> Schedule {
 }
 
 /// What the bond phases read about each agent, indexed by graph node: a flat copy so that the
-/// parallel pass over bonds never touches the ECS.
+/// parallel passes over bonds never touch the ECS. One cache line per agent: the bond passes
+/// read two agents' rows for every bond, at places the graph decides.
 #[derive(Debug, Clone, Copy, Default)]
+#[repr(C, align(64))]
 pub struct AgentSlot {
-    pub alive: bool,
-    pub id: u64,
-    pub female: bool,
-    pub age_years: f64,
     pub anxiety: f64,
     pub avoidance: f64,
     pub disorganisation: f64,
@@ -59,11 +58,22 @@ pub struct AgentSlot {
     pub receptor_density: f64,
     pub sensitivity: f64,
     pub budget_hours_per_week: f64,
+    /// The tick of birth (`i32`, so that the row fits a cache line: runs are far shorter).
+    pub birth_tick: i32,
+    pub female: bool,
+}
+
+impl AgentSlot {
+    pub fn age_years(&self, clock: &Clock) -> f64 {
+        clock.age_years(i64::from(self.birth_tick))
+    }
 }
 
 #[derive(Resource, Debug, Default)]
 pub struct AgentView {
     pub slots: Vec<AgentSlot>,
+    /// Each node's agent id (0 for free slots).
+    pub ids: Vec<u64>,
 }
 
 /// What each agent's bonds add up to this tick, indexed by graph node.
@@ -85,13 +95,16 @@ pub struct FieldSlot {
     pub care_avoidance: f64,
     pub care_fear: f64,
     pub longest_bond_ticks: i64,
-    /// Contact allocation weight summed over the agent's bonds.
-    pub weight_sum: f64,
 }
 
 #[derive(Resource, Debug, Default)]
 pub struct SocialField {
     pub slots: Vec<FieldSlot>,
+    /// Each agent's contact weights summed over its bonds, indexed by node: apart from the
+    /// slots, so that the bond pass reads 8 bytes per partner.
+    pub weight_sums: Vec<f64>,
+    /// The novelty part of contact weights by bond age in ticks (`novelty_table`).
+    pub novelty: Vec<f64>,
     /// Each bond's contact weight this tick, indexed by edge slot (0 for free slots): computed
     /// once, read by the per-agent sums and by the bond pass.
     pub weights: Vec<f64>,
@@ -105,6 +118,37 @@ fn is_close(kind: BondKind) -> bool {
 pub fn advance_clock(mut clock: ResMut<Clock>, mut tally: ResMut<TickTally>) {
     clock.tick += 1;
     *tally = TickTally::default();
+}
+
+/// How often the graph is renumbered for locality (ticks; from the first tick on).
+pub const RENUMBER_EVERY_TICKS: i64 = 13;
+
+/// Every [`RENUMBER_EVERY_TICKS`] ticks, graph nodes are renumbered in order of birth (then id)
+/// and bonds stored by their endpoints: bonds link people of similar age and friends of
+/// friends, so an agent's bonds and its partners' rows then sit close in memory, which the bond
+/// phases read at random otherwise (docs/PERFORMANCE.md). Births, deaths and new bonds reuse
+/// free slots in between and scatter them again. Only the storage order changes; it is part of
+/// the state (a checkpoint keeps it), so resumed runs renumber at the same ticks.
+pub fn renumber_for_locality(
+    clock: Res<Clock>,
+    mut roster: ResMut<Roster>,
+    mut graph: ResMut<SocialGraph>,
+    mut people: Query<&mut Person>,
+) {
+    if (clock.tick - 1) % RENUMBER_EVERY_TICKS != 0 {
+        return;
+    }
+    let mut order: Vec<(i64, u64, NodeIndex)> =
+        roster.members.iter().filter_map(|m| people.get(m.entity).ok().map(|p| (p.birth_tick, m.id, m.node))).collect();
+    order.sort_unstable();
+    let order: Vec<NodeIndex> = order.into_iter().map(|(_, _, node)| node).collect();
+    let new_of = graph.renumber(&order);
+    for m in &mut roster.members {
+        m.node = new_of[m.node.index()];
+        if let Ok(mut person) = people.get_mut(m.entity) {
+            person.node = m.node;
+        }
+    }
 }
 
 /// Interventions that start this tick: isolation and loss select their agents now (each eligible
@@ -229,15 +273,15 @@ pub fn refresh_agent_view(
     graph: Res<SocialGraph>,
     mut view: ResMut<AgentView>,
 ) {
+    let view = &mut *view;
     view.slots.clear();
     view.slots.resize(graph.node_bound(), AgentSlot::default());
+    view.ids.clear();
+    view.ids.resize(graph.node_bound(), 0);
     for (person, physiology, attachment, care, exposure) in &agents {
         let isolation = if clock.tick < exposure.isolated_until { exposure.contact_factor } else { 1.0 };
+        view.ids[person.node.index()] = person.id;
         view.slots[person.node.index()] = AgentSlot {
-            alive: true,
-            id: person.id,
-            female: person.sex == Sex::Female,
-            age_years: clock.age_years(person.birth_tick),
             anxiety: attachment.0.anxiety,
             avoidance: attachment.0.avoidance,
             disorganisation: attachment.0.disorganisation,
@@ -245,6 +289,8 @@ pub fn refresh_agent_view(
             receptor_density: physiology.0.receptor_density,
             sensitivity: care.sensitivity,
             budget_hours_per_week: params.0.contact.weekly_social_hours * isolation,
+            birth_tick: i32::try_from(person.birth_tick).expect("runs are shorter than 2^31 ticks (checked config)"),
+            female: person.sex == Sex::Female,
         };
     }
 }
@@ -264,18 +310,22 @@ pub fn meet_new_people(
     mut histories: Query<&mut History>,
 ) {
     let p = &params.0.contact;
-    let (members, slots) = (&roster.members, &view.slots);
+    let (members, slots, ids) = (&roster.members, &view.slots, &view.ids);
     let shared_graph = &*graph;
+    // The chance of an encounter this tick, for children and for everyone else.
+    let child_chance = per_tick(p.encounters_per_year * p.child_encounter_share, clock.dt_years);
+    let adult_chance = per_tick(p.encounters_per_year, clock.dt_years);
     let mut proposals: Vec<(u64, u64, NodeIndex, NodeIndex)> = members
         .par_iter()
         .filter_map(|m| {
             let me = &slots[m.node.index()];
-            if me.age_years < 3.0 {
+            let my_age = me.age_years(&clock);
+            if my_age < 3.0 {
                 return None;
             }
-            let rate = p.encounters_per_year * if me.age_years < 12.0 { p.child_encounter_share } else { 1.0 };
+            let chance = if my_age < 12.0 { child_chance } else { adult_chance };
             let mut rng = stream(clock.seed, Purpose::Encounter, m.id, clock.tick as u64);
-            if rng.random::<f64>() >= per_tick(rate, clock.dt_years) {
+            if rng.random::<f64>() >= chance {
                 return None;
             }
             let degree = shared_graph.degree(m.node);
@@ -289,17 +339,19 @@ pub fn meet_new_people(
                 members[rng.random_range(0..members.len())].node
             };
             // Age homophily on both paths: people befriend people of about their age.
-            let age_gap = (slots[other.index()].age_years - me.age_years).abs();
+            let them = &slots[other.index()];
+            let their_age = them.age_years(&clock);
+            let age_gap = (their_age - my_age).abs();
             if rng.random::<f64>() >= 0.5f64.powf(age_gap / p.age_similarity_years) {
                 return None;
             }
-            let them = &slots[other.index()];
             let openness = 1.0 - 0.25 * (me.avoidance + them.avoidance);
-            if other == m.node || them.age_years < 3.0 || rng.random::<f64>() >= openness {
+            if other == m.node || their_age < 3.0 || rng.random::<f64>() >= openness {
                 return None;
             }
+            let their_id = ids[other.index()];
             let (ia, na, ib, nb) =
-                if m.id < them.id { (m.id, m.node, them.id, other) } else { (them.id, other, m.id, m.node) };
+                if m.id < their_id { (m.id, m.node, their_id, other) } else { (their_id, other, m.id, m.node) };
             Some((ia, ib, na, nb))
         })
         .collect();
@@ -347,24 +399,39 @@ pub fn share_contact_time(
     let field = &mut *field;
     let p = &params.0.bonds;
     let clock = *clock;
+    if field.novelty.is_empty() {
+        field.novelty = novelty_table(&clock, p);
+    }
+    let novelty = &field.novelty;
     graph
         .bonds
         .par_iter()
-        .map(|bond| bond.as_ref().map_or(0.0, |b| contact_weight(&b.state, &clock, p)))
+        .map(|bond| {
+            bond.as_ref().map_or(0.0, |b| {
+                let age_ticks = (clock.tick - i64::from(b.state.formed_tick)) as usize;
+                let novelty = novelty.get(age_ticks).copied().unwrap_or_else(|| {
+                    rules::novelty((clock.tick - i64::from(b.state.formed_tick)) as f64 * clock.dt_years, p)
+                });
+                rules::contact_weight_with_novelty(b.state.kind, b.state.strength, novelty)
+            })
+        })
         .collect_into_vec(&mut field.weights);
     field.slots.clear();
     field.slots.resize(view.slots.len(), FieldSlot::default());
     // Each agent gathers its own bonds' weights, in edge-index order (its adjacency is sorted):
     // parallel over agents, and the same sums, to the bit, as adding bond by bond.
     let weights = &field.weights;
-    field.slots.par_iter_mut().enumerate().for_each(|(node, slot)| {
-        slot.weight_sum = graph.bonds_of(NodeIndex::new(node)).iter().map(|e| weights[e.index()]).sum();
-    });
+    (0..view.slots.len())
+        .into_par_iter()
+        .map(|node| graph.bonds_of(NodeIndex::new(node)).iter().map(|e| weights[e.index()]).sum())
+        .collect_into_vec(&mut field.weight_sums);
 }
 
-fn contact_weight(state: &BondState, clock: &Clock, p: &bondsim_model::params::BondParams) -> f64 {
-    let age_years = (clock.tick - i64::from(state.formed_tick)) as f64 * clock.dt_years;
-    rules::contact_weight(state.kind, state.strength, age_years, p)
+/// The novelty part of the contact weight for each bond age from 0 to 16,383 ticks (older bonds
+/// compute it): the same values, to the bit, as computing them, without an `exp` per bond and
+/// tick. The clock's step and the parameters are fixed for a run.
+fn novelty_table(clock: &Clock, p: &bondsim_model::params::BondParams) -> Vec<f64> {
+    (0..16_384u32).map(|ticks| rules::novelty(f64::from(ticks) * clock.dt_years, p)).collect()
 }
 
 /// One parallel pass over the bond table (claims 4, 5 and 6): a bond gets the smaller of its two
@@ -384,13 +451,13 @@ pub fn learn_from_contact(
     let rates = rules::BondRates::new(p, clock.dt_years);
     let tick = clock.tick;
     let clock = *clock;
-    let (fields, weights) = (&field.slots, &field.weights);
+    let (weight_sums, weights) = (&field.weight_sums, &field.weights);
     graph.bonds.par_iter_mut().enumerate().for_each(|(edge, bond)| {
         let Some(bond) = bond else { return };
         let (a, b) = (&slots[bond.a.index()], &slots[bond.b.index()]);
         let w = weights[edge];
-        let offer_a = a.budget_hours_per_week * w / fields[bond.a.index()].weight_sum;
-        let offer_b = b.budget_hours_per_week * w / fields[bond.b.index()].weight_sum;
+        let offer_a = a.budget_hours_per_week * w / weight_sums[bond.a.index()];
+        let offer_b = b.budget_hours_per_week * w / weight_sums[bond.b.index()];
         let hours_per_week = offer_a.min(offer_b);
         let familiarity = rules::familiarity(bond.state.total_contact_hours, p);
         bond.state.contact_hours = hours_per_week * clock.weeks_per_tick;
@@ -422,9 +489,13 @@ pub fn learn_from_contact(
             let state = &bond.state;
             let sync_hours = state.contact_hours / clock.weeks_per_tick * state.synchrony;
             let age_ticks = tick - i64::from(state.formed_tick);
-            let (other, i_am_parent) =
-                if bond.a == me { (bond.b, bond.a_is_parent) } else { (bond.a, !bond.a_is_parent) };
-            let them = &slots[other.index()];
+            let (other, other_id, i_am_parent) = if bond.a == me {
+                (bond.b, bond.id_b, bond.a_is_parent)
+            } else {
+                (bond.a, bond.id_a, !bond.a_is_parent)
+            };
+            // The other partner's row is read only for the bonds that need it (a random read).
+            let them = || &slots[other.index()];
             slot.bonds += 1;
             slot.felt_closeness += state.strength * state.kind.closeness_weight();
             slot.synchronous_hours_per_week += sync_hours;
@@ -434,14 +505,16 @@ pub fn learn_from_contact(
                 slot.close_bonds += 1;
             }
             if state.kind == BondKind::Romantic {
-                slot.partner = Some((other, them.id));
+                slot.partner = Some((other, other_id));
                 slot.partner_strength = state.strength;
             }
-            let partner_security = 1.0 - 0.5 * (them.anxiety + them.avoidance);
             if matches!(state.kind, BondKind::Romantic | BondKind::CloseFriend) {
+                let them = them();
+                let partner_security = 1.0 - 0.5 * (them.anxiety + them.avoidance);
                 slot.secure_bond = slot.secure_bond.max(state.strength * state.synchrony * partner_security);
             }
             if state.kind == BondKind::ParentChild && !i_am_parent {
+                let them = them();
                 let h = state.contact_hours;
                 slot.care_hours += h;
                 slot.care_sensitivity += h * them.sensitivity;
@@ -518,7 +591,7 @@ pub fn break_and_partner(
                     }
                 }
                 // For their children under 18 the separation is a negative life event.
-                parents_separated(&graph, [bond.a, bond.b], slots, p, &mut agents);
+                parents_separated(&graph, [bond.a, bond.b], slots, p, &clock, &mut agents);
                 ended
             }
             Fate::Partner => {
@@ -572,22 +645,26 @@ fn fate(
     p: &bondsim_model::Params,
     clock: &Clock,
 ) -> Option<Fate> {
-    let (a, b) = (&slots[bond.a.index()], &slots[bond.b.index()]);
+    // The partners' rows are read only where the decision needs them (they sit elsewhere).
+    let ends = || (&slots[bond.a.index()], &slots[bond.b.index()]);
     let state = &bond.state;
     // The bond's stream, made only for the bonds that draw (it costs a seeding per bond).
     let draw = || stream(clock.seed, Purpose::Bond, pair_key(bond.id_a, bond.id_b), clock.tick as u64).random::<f64>();
     match state.kind {
         kind if kind.is_chosen() && state.strength < p.bonds.break_strength => Some(Fate::Break),
         BondKind::Romantic => {
+            let (a, b) = ends();
             let insecurity = [0.5 * (a.anxiety + a.avoidance), 0.5 * (b.anxiety + b.avoidance)];
             let hazard = rules::separation_per_year(state.strength, insecurity, &p.bonds);
             (draw() < per_tick(hazard, clock.dt_years)).then_some(Fate::Separate)
         }
         BondKind::CloseFriend | BondKind::Friend => {
+            let (a, b) = ends();
+            let (age_a, age_b) = (a.age_years(clock), b.age_years(clock));
             let eligible = a.female != b.female
-                && a.age_years >= p.life.adult_years
-                && b.age_years >= p.life.adult_years
-                && (a.age_years - b.age_years).abs() < 15.0
+                && age_a >= p.life.adult_years
+                && age_b >= p.life.adult_years
+                && (age_a - age_b).abs() < 15.0
                 && field[bond.a.index()].partner.is_none()
                 && field[bond.b.index()].partner.is_none();
             // Attraction grows with the friendship: full rate from close-friend strength up.
@@ -606,6 +683,7 @@ fn parents_separated(
     parents: [NodeIndex; 2],
     slots: &[AgentSlot],
     p: &bondsim_model::Params,
+    clock: &Clock,
     agents: &mut Query<(&mut Physiology, &mut History, &mut Care)>,
 ) {
     let mut children: Vec<NodeIndex> = parents
@@ -614,8 +692,8 @@ fn parents_separated(
             graph.bonds_of(parent).iter().filter_map(move |e| {
                 let bond = graph.bonds[e.index()]?;
                 let child = bond.other(parent);
-                let young = slots[child.index()].age_years < p.life.adult_years
-                    && slots[child.index()].age_years < slots[parent.index()].age_years;
+                let child_age = slots[child.index()].age_years(clock);
+                let young = child_age < p.life.adult_years && child_age < slots[parent.index()].age_years(clock);
                 (bond.state.kind == BondKind::ParentChild && young).then_some(child)
             })
         })
@@ -1024,27 +1102,34 @@ pub fn record_tick(world: &mut World) {
     };
     let graph = world.resource::<SocialGraph>();
     row.bonds = graph.bond_count() as u64;
-    row.couples = graph.bonds.iter().flatten().filter(|b| b.state.kind == BondKind::Romantic).count() as u64;
-    let mut categories = [0u64; 4];
+    row.couples = graph.bonds.par_iter().flatten().filter(|b| b.state.kind == BondKind::Romantic).count() as u64;
+    // Each agent's values fetched in parallel, then summed in roster order (the same sums, to
+    // the bit, at any thread count).
     let members = &world.resource::<Roster>().members;
-    for m in members {
-        let e = world.entity(m.entity);
-        let (Some(person), Some(ph), Some(at), Some(wb)) =
-            (e.get::<Person>(), e.get::<Physiology>(), e.get::<Attachment>(), e.get::<Wellbeing>())
-        else {
-            continue;
-        };
+    let values: Vec<Option<AgentMetrics>> = members
+        .par_iter()
+        .map(|m| {
+            let e = world.entity(m.entity);
+            let (person, ph, at, wb) =
+                (e.get::<Person>()?, e.get::<Physiology>()?, e.get::<Attachment>()?, e.get::<Wellbeing>()?);
+            let means = [ph.0.oxytocin, ph.0.dopamine, ph.0.cortisol, ph.0.allostatic_load, wb.loneliness, wb.health];
+            let adult = clock.age_years(person.birth_tick) >= adult_years;
+            Some((means, person.generation, adult, at.0.category()))
+        })
+        .collect();
+    let mut categories = [0u64; 4];
+    for (means, generation, adult, category) in values.into_iter().flatten() {
         row.population += 1;
-        row.mean_oxytocin += ph.0.oxytocin;
-        row.mean_dopamine += ph.0.dopamine;
-        row.mean_cortisol += ph.0.cortisol;
-        row.mean_allostatic_load += ph.0.allostatic_load;
-        row.mean_loneliness += wb.loneliness;
-        row.mean_health += wb.health;
-        row.max_generation = row.max_generation.max(person.generation);
-        if clock.age_years(person.birth_tick) >= adult_years {
+        row.mean_oxytocin += means[0];
+        row.mean_dopamine += means[1];
+        row.mean_cortisol += means[2];
+        row.mean_allostatic_load += means[3];
+        row.mean_loneliness += means[4];
+        row.mean_health += means[5];
+        row.max_generation = row.max_generation.max(generation);
+        if adult {
             row.adults += 1;
-            categories[at.0.category() as usize] += 1;
+            categories[category as usize] += 1;
         }
     }
     let n = row.population.max(1) as f64;
@@ -1072,6 +1157,10 @@ pub fn record_tick(world: &mut World) {
     recorder.0.agents.extend(agents);
     recorder.0.network.extend(network);
 }
+
+/// One agent's part of the metrics row: the six levels averaged, its generation, whether it is
+/// an adult, its category.
+type AgentMetrics = ([f64; 6], u32, bool, Category);
 
 /// The edge list at a snapshot, sorted by the pair's ids.
 fn network_rows(world: &World, clock: Clock) -> Vec<NetworkRow> {

@@ -232,7 +232,7 @@ impl Default for DevelopmentParams {
             sensitive_period_width_years: 0.5,
             adult_plasticity: 0.03,
             development_per_year: 3.0,
-            temperament_sd: 0.06,
+            temperament_sd: 0.072,
             repair_per_year: 2.5,
             loss_shock: 0.5,
             unresolved_loss: 0.45,

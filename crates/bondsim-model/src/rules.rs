@@ -94,7 +94,17 @@ impl BondRates {
 /// a few become close; a new bond also asks for time while it is new (dopamine's response to
 /// novelty), so that it can turn out to be rewarding.
 pub fn contact_weight(kind: BondKind, strength: f64, bond_age_years: f64, p: &BondParams) -> f64 {
-    kind.closeness_weight() * (0.1 + strength) + p.novelty_weight * (-bond_age_years / p.novelty_years).exp()
+    contact_weight_with_novelty(kind, strength, novelty(bond_age_years, p))
+}
+
+/// The novelty part of a bond's contact weight, fading with the bond's age.
+pub fn novelty(bond_age_years: f64, p: &BondParams) -> f64 {
+    p.novelty_weight * (-bond_age_years / p.novelty_years).exp()
+}
+
+/// [`contact_weight`] with its novelty part given (the engine tabulates it by bond age).
+pub fn contact_weight_with_novelty(kind: BondKind, strength: f64, novelty: f64) -> f64 {
+    kind.closeness_weight() * (0.1 + strength) + novelty
 }
 
 /// Claim 3 (selective): chosen bonds are classed by strength into the Dunbar-like layers.
