@@ -5,6 +5,7 @@
 use bevy_ecs::prelude::{Entity, Resource};
 use bondsim_model::{BondKind, BondState};
 use petgraph::stable_graph::{EdgeIndex, NodeIndex, StableUnGraph};
+use rayon::slice::ParallelSliceMut;
 
 /// One bond: its endpoints (nodes and agent ids, `id_a < id_b`) and its state.
 #[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
@@ -243,8 +244,8 @@ impl SocialGraph {
                 "a bond to an agent not in the order"
             );
         }
-        // Pairs are unique, so the order is total.
-        bonds.sort_unstable_by_key(|bond| bond.map(|b| (b.a.min(b.b), b.a.max(b.b))));
+        // Pairs are unique, so the order is total and the parallel sort deterministic.
+        bonds.par_sort_unstable_by_key(|bond| bond.as_ref().map(|b| (b.a.min(b.b), b.a.max(b.b))));
         *self = Self::rebuild(order.len(), &[], bonds, &[]);
         for (node, entity) in entities.into_iter().enumerate() {
             self.graph[NodeIndex::new(node)] = entity;

@@ -1167,30 +1167,34 @@ fn network_rows(world: &World, clock: Clock) -> Vec<NetworkRow> {
     let graph = world.resource::<SocialGraph>();
     let mut rows: Vec<NetworkRow> = graph
         .bonds
-        .iter()
-        .flatten()
-        .map(|b| NetworkRow {
-            tick: clock.tick,
-            agent_a: b.id_a,
-            agent_b: b.id_b,
-            kind: b.state.kind,
-            strength: b.state.strength,
-            value: b.state.value,
-            synchrony: b.state.synchrony,
-            contact_hours: b.state.contact_hours,
-            formed_tick: i64::from(b.state.formed_tick),
-            bond_age_ticks: clock.tick - i64::from(b.state.formed_tick),
+        .par_iter()
+        .filter_map(|bond| {
+            let b = bond.as_ref()?;
+            Some(NetworkRow {
+                tick: clock.tick,
+                agent_a: b.id_a,
+                agent_b: b.id_b,
+                kind: b.state.kind,
+                strength: b.state.strength,
+                value: b.state.value,
+                synchrony: b.state.synchrony,
+                contact_hours: b.state.contact_hours,
+                formed_tick: i64::from(b.state.formed_tick),
+                bond_age_ticks: clock.tick - i64::from(b.state.formed_tick),
+            })
         })
         .collect();
-    rows.sort_unstable_by_key(|r| (r.agent_a, r.agent_b));
+    // Pairs are unique: the order is total, whatever the sort.
+    rows.par_sort_unstable_by_key(|r| (r.agent_a, r.agent_b));
     rows
 }
 
 fn snapshot_rows(world: &World, clock: Clock) -> Vec<AgentRow> {
     let graph = world.resource::<SocialGraph>();
     let members = &world.resource::<Roster>().members;
+    // In parallel, in roster order.
     members
-        .iter()
+        .par_iter()
         .filter_map(|m| {
             let e = world.entity(m.entity);
             let person = e.get::<Person>()?;
