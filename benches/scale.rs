@@ -1,9 +1,10 @@
 //! Whole runs at 10,000, 100,000 and 1,000,000 agents, each as its own `bondsim run` process
 //! (configs/bench-10k.toml, bench-100k.toml, bench-1m.toml), with 100,000 also at one thread:
 //! `cargo bench --bench scale`. Prints, from each run's manifest and dataset, agent-ticks and
-//! ticks per second, peak resident memory (per agent and per bond), output bytes and Parquet
-//! bytes per agent snapshot row. `BONDSIM_SCALE=10k,100k` runs a subset. The 1M run takes
-//! about 15 minutes and 6 GB on the 2-core machine.
+//! ticks per second, peak resident memory per agent, output bytes and Parquet bytes per agent
+//! snapshot row; then the 100,000 run again without snapshots (`record.agents_every_ticks = 0`),
+//! which gives the share of run time that recording snapshots costs. `BONDSIM_SCALE=10k,100k`
+//! runs a subset. The 1M run takes about 5 minutes and 5 GB on the 2-core machine.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -12,14 +13,35 @@ struct Case {
     label: &'static str,
     config: &'static str,
     threads: u32,
+    /// Agents and network recorded every `SNAPSHOT_EVERY` ticks, as the config says; or not at all.
+    snapshots: bool,
 }
 
+/// The bench configs' `record.agents_every_ticks` (the first snapshot is at that tick).
+const SNAPSHOT_EVERY: u32 = 52;
+
 const CASES: &[Case] = &[
-    Case { label: "10k", config: "configs/bench-10k.toml", threads: 2 },
-    Case { label: "100k", config: "configs/bench-100k.toml", threads: 2 },
-    Case { label: "100k", config: "configs/bench-100k.toml", threads: 1 },
-    Case { label: "1m", config: "configs/bench-1m.toml", threads: 2 },
+    Case { label: "10k", config: "configs/bench-10k.toml", threads: 2, snapshots: true },
+    Case { label: "100k", config: "configs/bench-100k.toml", threads: 2, snapshots: true },
+    Case { label: "100k", config: "configs/bench-100k.toml", threads: 1, snapshots: true },
+    Case { label: "1m", config: "configs/bench-1m.toml", threads: 2, snapshots: true },
+    Case { label: "100k", config: "configs/bench-100k.toml", threads: 2, snapshots: false },
 ];
+
+/// The config of a case: the file itself, or a copy without snapshots next to the run's output.
+fn config_of(root: &Path, case: &Case, out: &Path) -> PathBuf {
+    let path = root.join(case.config);
+    if case.snapshots {
+        return path;
+    }
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let line = format!("agents_every_ticks = {SNAPSHOT_EVERY}");
+    assert!(text.contains(&line), "{} records every {SNAPSHOT_EVERY} ticks", case.config);
+    let copy = out.with_extension("toml");
+    std::fs::create_dir_all(copy.parent().expect("a parent")).expect("bench folder");
+    std::fs::write(&copy, text.replace(&line, "agents_every_ticks = 0")).expect("config copy written");
+    copy
+}
 
 fn json(path: &Path) -> serde_json::Value {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
@@ -39,17 +61,20 @@ fn main() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let out_root = root.join("target").join("bench-scale");
     println!(
-        "| run | threads | agents (mean) | bonds (mean of snapshots) | ticks | agent-ticks | wall s | agent-ticks/s | ticks/s | peak RSS | RSS per agent | output | bytes per agent row |"
+        "| run | threads | snapshots | agents (mean) | bonds (mean of snapshots) | ticks | agent-ticks | wall s | agent-ticks/s | ticks/s | µs per agent-tick | peak RSS | RSS per agent | output | bytes per agent row |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    // Wall seconds of the 100k runs at 2 threads, with and without snapshots.
+    let (mut with_snapshots, mut without) = (None, None);
     for case in CASES {
         if wanted.as_ref().is_some_and(|w| !w.iter().any(|x| x == case.label)) {
             continue;
         }
-        let out = out_root.join(format!("{}-{}t", case.label, case.threads));
+        let name = format!("{}-{}t{}", case.label, case.threads, if case.snapshots { "" } else { "-no-snapshots" });
+        let out = out_root.join(&name);
         let status = Command::new(env!("CARGO_BIN_EXE_bondsim"))
             .arg("run")
-            .arg(root.join(case.config))
+            .arg(config_of(&root, case, &out))
             .arg("--out")
             .arg(&out)
             .args(["--overwrite", "--quiet", "--threads"])
@@ -63,22 +88,35 @@ fn main() {
         let mean_agents = agent_ticks / ticks;
         let (agent_rows, agent_bytes) = table_rows_and_bytes(&m, "agents");
         let (network_rows, _) = table_rows_and_bytes(&m, "network");
-        let snapshots = (ticks / 52.0).floor() + 1.0;
+        let snapshots = (ticks / f64::from(SNAPSHOT_EVERY)).floor();
+        if case.label == "100k" && case.threads == 2 {
+            *(if case.snapshots { &mut with_snapshots } else { &mut without }) = Some(wall);
+        }
+        let per_row = |bytes: f64, rows: f64| if rows > 0.0 { format!("{:.1}", bytes / rows) } else { "-".into() };
+        let bonds = if network_rows > 0.0 { format!("{:.0}", network_rows / snapshots) } else { "-".into() };
         println!(
-            "| {} | {} | {:.0} | {:.0} | {:.0} | {:.0} | {:.1} | {:.2} M | {:.1} | {:.0} MB | {:.2} KB | {:.0} MB | {:.1} |",
+            "| {} | {} | {} | {:.0} | {} | {:.0} | {:.0} | {:.1} | {:.2} M | {:.1} | {:.2} | {:.0} MB | {:.2} KB | {:.0} MB | {} |",
             case.label,
             case.threads,
+            if case.snapshots { format!("every {SNAPSHOT_EVERY} ticks") } else { "none".into() },
             mean_agents,
-            network_rows / snapshots,
+            bonds,
             ticks,
             agent_ticks,
             wall,
             agent_ticks / wall / 1e6,
             ticks / wall,
+            wall / agent_ticks * 1e6,
             rss / 1e6,
             rss / mean_agents / 1e3,
             f("output_bytes") / 1e6,
-            agent_bytes / agent_rows,
+            per_row(agent_bytes, agent_rows),
+        );
+    }
+    if let (Some(with), Some(without)) = (with_snapshots, without) {
+        println!(
+            "\nRecording snapshots at 100k, 2 threads: {:.1} % of run time ({with:.1} s with, {without:.1} s without)",
+            100.0 * (with - without) / with
         );
     }
 }
