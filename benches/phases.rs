@@ -1,5 +1,6 @@
 //! Criterion benchmarks of each phase of a tick, on a population warmed up for a simulated
-//! year (bonds formed, families started): `cargo bench --bench phases`. Each phase runs on its
+//! year (bonds formed, families started): `cargo bench --bench phases` (20,000 founders;
+//! `BONDSIM_PHASES_FOUNDERS=100000 cargo bench --bench phases` for another size). Each phase runs on its
 //! own, in the simulation's thread pool, at 1 and 2 threads; the whole tick is measured beside
 //! them. Phases that draw random numbers use the same tick's streams on every repetition, so a
 //! repeated phase does the same work (bonds that broke stay broken, the rest draw the same).
@@ -9,12 +10,15 @@ use bondsim_engine::{Settings, Simulation};
 use bondsim_model::Params;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 
-const FOUNDERS: u32 = 20_000;
+/// Founders of the warmed population: `BONDSIM_PHASES_FOUNDERS`, or 20,000.
+fn founders() -> u32 {
+    std::env::var("BONDSIM_PHASES_FOUNDERS").ok().and_then(|v| v.parse().ok()).unwrap_or(20_000)
+}
 
 fn warmed(threads: usize) -> Simulation {
     let settings = Settings {
         seed: 1,
-        population: FOUNDERS,
+        population: founders(),
         tick_days: 7.0,
         snapshot_every_ticks: 52,
         threads,
@@ -47,6 +51,9 @@ fn phases(c: &mut Criterion) {
                 });
             };
         }
+        // Runs every 13th tick; the warmed clock (tick 53) is one of them, so every repetition
+        // renumbers.
+        phase!("renumber_for_locality", systems::renumber_for_locality);
         phase!("refresh_agent_view", systems::refresh_agent_view);
         phase!("meet_new_people", systems::meet_new_people);
         phase!("share_contact_time", systems::share_contact_time);
