@@ -299,7 +299,7 @@ mod tests {
         sim
     }
 
-    /// Every bond as (ids, state), and each agent's node's entity, in id order.
+    /// Every bond as its agents' ids, its orientation and its state, in id order.
     fn content(sim: &Simulation) -> Vec<(u64, u64, bool, String)> {
         let graph = sim.world().resource::<SocialGraph>();
         let mut bonds: Vec<_> =

@@ -58,7 +58,8 @@ pub struct AgentSlot {
     pub receptor_density: f64,
     pub sensitivity: f64,
     pub budget_hours_per_week: f64,
-    /// The tick of birth (`i32`, so that the row fits a cache line: runs are far shorter).
+    /// The tick of birth (`i32`, so that the row fits a cache line: the config allows at most
+    /// about 2.9 million ticks, and founders are born at most 110 years before tick 0).
     pub birth_tick: i32,
     pub female: bool,
 }
@@ -289,7 +290,8 @@ pub fn refresh_agent_view(
             receptor_density: physiology.0.receptor_density,
             sensitivity: care.sensitivity,
             budget_hours_per_week: params.0.contact.weekly_social_hours * isolation,
-            birth_tick: i32::try_from(person.birth_tick).expect("runs are shorter than 2^31 ticks (checked config)"),
+            birth_tick: i32::try_from(person.birth_tick)
+                .expect("ticks fit an i32: the config allows at most 2,000 years of 6-hour ticks"),
             female: person.sex == Sex::Female,
         };
     }
