@@ -124,12 +124,6 @@ impl SocialGraph {
         self.adjacency.get(node.index()).map_or(&[], Vec::as_slice)
     }
 
-    /// The `k`-th neighbour of `node`, counting its bonds in edge-index order.
-    pub fn neighbour(&self, node: NodeIndex, k: usize) -> Option<NodeIndex> {
-        let edge = *self.bonds_of(node).get(k)?;
-        self.bonds[edge.index()].map(|b| b.other(node))
-    }
-
     /// A neighbour of `node` drawn with probability proportional to the strength of its bond
     /// (`u` uniform in [0, 1)): people are introduced through their closer bonds.
     pub fn neighbour_by_strength(&self, node: NodeIndex, u: f64) -> Option<NodeIndex> {
