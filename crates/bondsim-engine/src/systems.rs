@@ -124,8 +124,8 @@ pub fn advance_clock(mut clock: ResMut<Clock>, mut tally: ResMut<TickTally>) {
 /// How often the graph is renumbered for locality (ticks; from the first tick on).
 pub const RENUMBER_EVERY_TICKS: i64 = 13;
 
-/// Every [`RENUMBER_EVERY_TICKS`] ticks, graph nodes are renumbered in order of birth (then id)
-/// and bonds stored by their endpoints: bonds link people of similar age and friends of
+/// Every [`RENUMBER_EVERY_TICKS`] ticks, graph nodes are renumbered in roster order, which is
+/// birth order, and bonds stored by their endpoints: bonds link people of similar age and friends of
 /// friends, so an agent's bonds and its partners' rows then sit close in memory, which the bond
 /// phases read at random otherwise (docs/PERFORMANCE.md). Births, deaths and new bonds reuse
 /// free slots in between and scatter them again. Only the storage order changes; it is part of
@@ -139,10 +139,8 @@ pub fn renumber_for_locality(
     if (clock.tick - 1) % RENUMBER_EVERY_TICKS != 0 {
         return;
     }
-    let mut order: Vec<(i64, u64, NodeIndex)> =
-        roster.members.iter().filter_map(|m| people.get(m.entity).ok().map(|p| (p.birth_tick, m.id, m.node))).collect();
-    order.sort_unstable();
-    let order: Vec<NodeIndex> = order.into_iter().map(|(_, _, node)| node).collect();
+    // The roster is in id order, which is birth order (founders are numbered from the oldest).
+    let order: Vec<NodeIndex> = roster.members.iter().map(|m| m.node).collect();
     let new_of = graph.renumber(&order);
     for m in &mut roster.members {
         m.node = new_of[m.node.index()];
