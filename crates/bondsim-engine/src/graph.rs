@@ -345,18 +345,7 @@ mod tests {
 
     #[test]
     fn the_invariant_checker_catches_a_bond_list_out_of_edge_order() {
-        let settings = Settings {
-            seed: 3,
-            population: 300,
-            tick_days: 7.0,
-            snapshot_every_ticks: 0,
-            threads: 1,
-            interventions: Vec::new(),
-        };
-        let mut sim = Simulation::new(&settings, Params::default()).expect("thread pool");
-        for _ in 0..10 {
-            sim.step();
-        }
+        let mut sim = small_run(10);
         assert_eq!(sim.check_invariants(), Ok(()));
         let mut graph = sim.world_mut().resource_mut::<SocialGraph>();
         let node = graph.adjacency.iter().position(|bonds| bonds.len() >= 2).expect("someone has two bonds");
