@@ -7,18 +7,31 @@ use bondsim_model::{BondKind, BondState};
 use petgraph::stable_graph::{EdgeIndex, NodeIndex, StableUnGraph};
 use rayon::slice::ParallelSliceMut;
 
-/// One bond: its endpoints (nodes and agent ids, `id_a < id_b`) and its state.
+/// One bond: its endpoints and its state, in 64 bytes (a million agents hold about nine million
+/// bonds, and the bond phases stream the table several times a tick). `a` is the end with the
+/// smaller agent id, so in a parent–child bond the parent (ids are given in birth order); the
+/// agents' ids are kept once per node ([`SocialGraph::id`]), not per bond.
 #[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
 pub struct Bond {
     pub a: NodeIndex,
     pub b: NodeIndex,
-    pub id_a: u64,
-    pub id_b: u64,
-    /// For parent–child bonds: true when `a` is the parent.
-    pub a_is_parent: bool,
     pub state: BondState,
     /// Reward of this tick's contact (0–1), for the partners' tonic dopamine.
     pub reward: f64,
+}
+
+const _: () = assert!(size_of::<Bond>() == 64);
+
+/// What a graph node carries: the agent's entity and its id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NodeAgent {
+    pub entity: Entity,
+    pub id: u64,
+}
+
+impl NodeAgent {
+    /// A node whose agent is not spawned yet (a graph rebuilt from a checkpoint).
+    pub const PLACEHOLDER: Self = Self { entity: Entity::PLACEHOLDER, id: u64::MAX };
 }
 
 impl Bond {
@@ -30,7 +43,7 @@ impl Bond {
 
 #[derive(Resource, Debug, Default)]
 pub struct SocialGraph {
-    pub graph: StableUnGraph<Entity, ()>,
+    pub graph: StableUnGraph<NodeAgent, ()>,
     /// Indexed by `EdgeIndex::index()`; `None` where the edge slot is free.
     pub bonds: Vec<Option<Bond>>,
     /// Each node's bonds as edge indices in ascending order, kept with every change: degrees,
@@ -41,12 +54,22 @@ pub struct SocialGraph {
 }
 
 impl SocialGraph {
-    pub fn add_agent(&mut self, entity: Entity) -> NodeIndex {
-        self.graph.add_node(entity)
+    pub fn add_agent(&mut self, entity: Entity, id: u64) -> NodeIndex {
+        self.graph.add_node(NodeAgent { entity, id })
     }
 
     pub fn entity(&self, node: NodeIndex) -> Entity {
-        self.graph[node]
+        self.graph[node].entity
+    }
+
+    /// The id of the agent at `node`.
+    pub fn id(&self, node: NodeIndex) -> u64 {
+        self.graph[node].id
+    }
+
+    /// The ids of a bond's agents, `a`'s first (the smaller).
+    pub fn ids(&self, bond: &Bond) -> (u64, u64) {
+        (self.id(bond.a), self.id(bond.b))
     }
 
     /// Number of slots a per-node array must have.
@@ -84,12 +107,18 @@ impl SocialGraph {
         self.bonds_of(from).iter().any(|e| self.bonds[e.index()].is_some_and(|bond| bond.other(from) == to))
     }
 
-    /// Adds a bond; `a_is_parent` is read only for parent–child bonds.
-    pub fn add_bond(&mut self, ends: [(NodeIndex, u64); 2], a_is_parent: bool, state: BondState) -> EdgeIndex {
-        let [(na, ia), (nb, ib)] = ends;
+    /// Adds a bond between two agents' nodes, in either order; for a parent–child bond, the
+    /// parent first. A parent is always older than its child, so it has the smaller id and
+    /// becomes the bond's `a` end (checked here, as the bond keeps no other record of it).
+    pub fn add_bond(&mut self, ends: [NodeIndex; 2], state: BondState) -> EdgeIndex {
+        let [na, nb] = ends;
+        let (ia, ib) = (self.id(na), self.id(nb));
         debug_assert!(na != nb && ia != ib, "self-bond");
-        let (a, id_a, b, id_b, a_is_parent) =
-            if ia < ib { (na, ia, nb, ib, a_is_parent) } else { (nb, ib, na, ia, !a_is_parent) };
+        assert!(
+            state.kind != BondKind::ParentChild || ia < ib,
+            "a parent (agent {ia}) must have a smaller id than its child (agent {ib})"
+        );
+        let (a, b) = if ia < ib { (na, nb) } else { (nb, na) };
         let edge = self.graph.add_edge(a, b, ());
         self.link(a, edge);
         self.link(b, edge);
@@ -97,7 +126,7 @@ impl SocialGraph {
         if self.bonds.len() <= slot {
             self.bonds.resize(slot + 1, None);
         }
-        self.bonds[slot] = Some(Bond { a, b, id_a, id_b, a_is_parent, state, reward: 0.0 });
+        self.bonds[slot] = Some(Bond { a, b, state, reward: 0.0 });
         edge
     }
 
@@ -155,7 +184,7 @@ impl SocialGraph {
         let node_bound = self.node_bound();
         let mut free_nodes = Vec::new();
         while self.graph.node_count() < node_bound {
-            free_nodes.push(self.graph.add_node(Entity::PLACEHOLDER).index());
+            free_nodes.push(self.graph.add_node(NodeAgent::PLACEHOLDER).index());
         }
         let edge_bound = petgraph::visit::EdgeIndexable::edge_bound(&self.graph);
         let mut free_edges = Vec::new();
@@ -178,7 +207,7 @@ impl SocialGraph {
     pub fn rebuild(node_bound: usize, free_nodes: &[usize], bonds: Vec<Option<Bond>>, free_edges: &[usize]) -> Self {
         let mut graph = StableUnGraph::default();
         for _ in 0..node_bound {
-            graph.add_node(Entity::PLACEHOLDER);
+            graph.add_node(NodeAgent::PLACEHOLDER);
         }
         // Stand-in edges need a node; with no node left there is no free edge slot to keep.
         let anchor = (0..node_bound).map(NodeIndex::new).find(|n| !free_nodes.contains(&n.index()));
@@ -225,7 +254,7 @@ impl SocialGraph {
         for (new, old) in order.iter().enumerate() {
             new_of[old.index()] = NodeIndex::new(new);
         }
-        let entities: Vec<Entity> = order.iter().map(|&old| self.graph[old]).collect();
+        let agents: Vec<NodeAgent> = order.iter().map(|&old| self.graph[old]).collect();
         // In place, and the old graph dropped before the new one is built: at a million agents
         // the bond table alone is most of a gigabyte.
         let mut bonds = std::mem::take(&mut self.bonds);
@@ -241,8 +270,8 @@ impl SocialGraph {
         // Pairs are unique, so the order is total and the parallel sort deterministic.
         bonds.par_sort_unstable_by_key(|bond| bond.as_ref().map(|b| (b.a.min(b.b), b.a.max(b.b))));
         *self = Self::rebuild(order.len(), &[], bonds, &[]);
-        for (node, entity) in entities.into_iter().enumerate() {
-            self.graph[NodeIndex::new(node)] = entity;
+        for (node, agent) in agents.into_iter().enumerate() {
+            self.graph[NodeIndex::new(node)] = agent;
         }
         new_of
     }
@@ -293,11 +322,18 @@ mod tests {
         sim
     }
 
-    /// Every bond as its agents' ids, its orientation and its state, in id order.
-    fn content(sim: &Simulation) -> Vec<(u64, u64, bool, String)> {
+    /// Every bond as its agents' ids (`a`'s first) and its state, in id order.
+    fn content(sim: &Simulation) -> Vec<(u64, u64, String)> {
         let graph = sim.world().resource::<SocialGraph>();
-        let mut bonds: Vec<_> =
-            graph.bonds.iter().flatten().map(|b| (b.id_a, b.id_b, b.a_is_parent, format!("{:?}", b.state))).collect();
+        let mut bonds: Vec<_> = graph
+            .bonds
+            .iter()
+            .flatten()
+            .map(|b| {
+                let (id_a, id_b) = graph.ids(b);
+                (id_a, id_b, format!("{:?} {}", b.state, b.reward))
+            })
+            .collect();
         bonds.sort_by_key(|x| (x.0, x.1));
         bonds
     }
@@ -341,6 +377,25 @@ mod tests {
         assert!(ends.windows(2).all(|w| w[0] < w[1]), "bonds sorted by their endpoints");
         // The oldest agent is now the last node.
         assert_eq!(new_of[order[0].2.index()].index(), members.len() - 1);
+    }
+
+    #[test]
+    fn the_invariant_checker_catches_a_parent_younger_than_its_child() {
+        let mut sim = small_run(10);
+        assert_eq!(sim.check_invariants(), Ok(()));
+        let world = sim.world_mut();
+        let graph = world.resource::<SocialGraph>();
+        let bond = graph
+            .bonds
+            .iter()
+            .flatten()
+            .find(|b| b.state.kind == bondsim_model::BondKind::ParentChild)
+            .expect("a parent–child bond");
+        let (parent, child) = (graph.entity(bond.a), graph.entity(bond.b));
+        let born = world.get::<crate::components::Person>(parent).unwrap().birth_tick;
+        world.get_mut::<crate::components::Person>(child).unwrap().birth_tick = born - 1;
+        let err = sim.check_invariants().expect_err("a child older than its parent");
+        assert!(err.contains("the parent end is not the older"), "{err}");
     }
 
     #[test]

@@ -2,12 +2,12 @@
 //! finite and in range, the graph consistent with the roster, no self-bonds, duplicates or
 //! bonds to the dead.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use petgraph::visit::EdgeRef;
 
 use crate::components::{Attachment, Care, Person, Physiology, Wellbeing};
-use crate::graph::SocialGraph;
+use crate::graph::{NodeAgent, SocialGraph};
 use crate::sim::{Roster, Simulation};
 
 fn level(name: &str, id: u64, value: f64) -> Result<(), String> {
@@ -24,7 +24,8 @@ impl Simulation {
         let world = self.world();
         let roster = world.resource::<Roster>();
         let graph = world.resource::<SocialGraph>();
-        let mut alive = HashSet::with_capacity(roster.members.len());
+        // Living agents' nodes, with their birth ticks.
+        let mut alive = HashMap::with_capacity(roster.members.len());
         for pair in roster.members.windows(2) {
             if pair[0].id >= pair[1].id {
                 return Err(format!("roster not sorted by id at {} and {}", pair[0].id, pair[1].id));
@@ -36,8 +37,8 @@ impl Simulation {
             if person.id != m.id || person.node != m.node || m.id >= roster.next_id {
                 return Err(format!("agent {}: roster and components disagree", m.id));
             }
-            if graph.graph.node_weight(m.node) != Some(&m.entity) {
-                return Err(format!("agent {}: graph node {} is not its entity", m.id, m.node.index()));
+            if graph.graph.node_weight(m.node) != Some(&NodeAgent { entity: m.entity, id: m.id }) {
+                return Err(format!("agent {}: graph node {} is not its entity and id", m.id, m.node.index()));
             }
             let n = e.get::<Physiology>().ok_or("no Physiology")?.0;
             for (name, v) in [
@@ -71,7 +72,7 @@ impl Simulation {
             if !(care.sensitivity_offset.is_finite() && care.experience.iter().all(|e| e.is_finite())) {
                 return Err(format!("agent {}: caregiving offset or own experience not finite", m.id));
             }
-            alive.insert(m.node);
+            alive.insert(m.node, person.birth_tick);
         }
         if graph.graph.node_count() != roster.members.len() {
             return Err(format!("{} graph nodes for {} living agents", graph.graph.node_count(), roster.members.len()));
@@ -89,23 +90,30 @@ impl Simulation {
             {
                 return Err(format!("bond slot {slot} does not match its graph edge"));
             }
-            if bond.a == bond.b || bond.id_a >= bond.id_b {
-                return Err(format!("bond {}–{} is a self-bond or out of order", bond.id_a, bond.id_b));
+            let (Some(born_a), Some(born_b)) = (alive.get(&bond.a), alive.get(&bond.b)) else {
+                return Err(format!("bond slot {slot} has a dead or missing end"));
+            };
+            let (id_a, id_b) = graph.ids(bond);
+            if bond.a == bond.b || id_a >= id_b {
+                return Err(format!("bond {id_a}–{id_b} is a self-bond or out of order"));
             }
-            if !alive.contains(&bond.a) || !alive.contains(&bond.b) {
-                return Err(format!("bond {}–{} has a dead or missing end", bond.id_a, bond.id_b));
-            }
-            if !pairs.insert((bond.id_a, bond.id_b)) {
-                return Err(format!("bond {}–{} appears twice", bond.id_a, bond.id_b));
+            if !pairs.insert((id_a, id_b)) {
+                return Err(format!("bond {id_a}–{id_b} appears twice"));
             }
             let s = &bond.state;
-            for (name, v) in [("strength", s.strength), ("value", s.value), ("synchrony", s.synchrony)] {
+            // The bond's `a` end is read as the parent: the smaller id must be the older agent.
+            if s.kind == bondsim_model::BondKind::ParentChild && born_a >= born_b {
+                return Err(format!("parent–child bond {id_a}–{id_b}: the parent end is not the older"));
+            }
+            for (name, v) in
+                [("strength", s.strength), ("value", s.value), ("synchrony", s.synchrony), ("reward", bond.reward)]
+            {
                 if !(v.is_finite() && (0.0..=1.0).contains(&v)) {
-                    return Err(format!("bond {}–{}: {name} = {v}", bond.id_a, bond.id_b));
+                    return Err(format!("bond {id_a}–{id_b}: {name} = {v}"));
                 }
             }
-            if !(s.contact_hours.is_finite() && s.contact_hours >= 0.0 && s.rpe.is_finite()) {
-                return Err(format!("bond {}–{}: contact or prediction error not finite", bond.id_a, bond.id_b));
+            if !(s.contact_hours.is_finite() && s.contact_hours >= 0.0 && s.total_contact_hours >= s.contact_hours) {
+                return Err(format!("bond {id_a}–{id_b}: contact hours not finite or above their total"));
             }
         }
         if bonds != graph.graph.edge_count() {
@@ -113,7 +121,7 @@ impl Simulation {
         }
         // Every edge of a node leads to a living agent (the graph is undirected: symmetric by
         // type), and the kept degree is the node's number of edges.
-        for &node in &alive {
+        for &node in alive.keys() {
             if graph.degree(node) != graph.graph.edges(node).count() {
                 return Err(format!("node {}: kept degree {} is not its edge count", node.index(), graph.degree(node)));
             }
@@ -122,7 +130,7 @@ impl Simulation {
                 return Err(format!("node {}: its bonds are not in increasing edge-index order", node.index()));
             }
             for e in graph.graph.edges(node) {
-                if !alive.contains(&e.target()) || !alive.contains(&e.source()) {
+                if !alive.contains_key(&e.target()) || !alive.contains_key(&e.source()) {
                     return Err(format!("node {} has an edge to a dead agent", node.index()));
                 }
             }

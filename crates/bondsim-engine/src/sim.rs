@@ -215,7 +215,7 @@ pub(crate) fn spawn_agent(
 ) -> Member {
     let entity =
         world.spawn((person, bundle.0, bundle.1, bundle.2, bundle.3, History::default(), Exposure::default())).id();
-    let node = world.resource_mut::<SocialGraph>().add_agent(entity);
+    let node = world.resource_mut::<SocialGraph>().add_agent(entity, person.id);
     world.get_mut::<Person>(entity).expect("just spawned").node = node;
     let member = Member { id: person.id, entity, node };
     world.resource_mut::<Roster>().members.push(member);
@@ -310,11 +310,7 @@ fn link_founders(world: &mut World, params: &Params, clock: Clock) {
                 }
                 let (_, mother, sex) = by_age[rng.random_range(lo..hi)];
                 if sex == Sex::Female && graph.degree(mother.node) < max_bonds {
-                    graph.add_bond(
-                        [(mother.node, mother.id), (member.node, member.id)],
-                        true,
-                        BondState::new(BondKind::ParentChild, 0.6, 0),
-                    );
+                    graph.add_bond([mother.node, member.node], BondState::new(BondKind::ParentChild, 0.6, 0));
                     break;
                 }
             }
@@ -335,11 +331,7 @@ fn link_founders(world: &mut World, params: &Params, clock: Clock) {
             }
             let strength = 0.1 + 0.5 * rng.random::<f64>();
             let kind = chosen_kind(strength, &params.bonds);
-            graph.add_bond(
-                [(member.node, member.id), (other.node, other.id)],
-                false,
-                BondState::new(kind, strength, 0),
-            );
+            graph.add_bond([member.node, other.node], BondState::new(kind, strength, 0));
         }
     }
 }

@@ -11,7 +11,7 @@ use bondsim_model::Params;
 use serde::{Deserialize, Serialize};
 
 use crate::components::{Attachment, Care, Exposure, History, Person, Physiology, Wellbeing};
-use crate::graph::{Bond, SocialGraph};
+use crate::graph::{Bond, NodeAgent, SocialGraph};
 use crate::sim::{
     Clock, EngineError, InterventionPlan, Member, ModelParams, PlannedIntervention, Recorder, Roster, Simulation,
     TickTally,
@@ -110,7 +110,7 @@ impl Simulation {
                     agent.exposure,
                 ))
                 .id();
-            graph.graph[agent.person.node] = entity;
+            graph.graph[agent.person.node] = NodeAgent { entity, id: agent.person.id };
             members.push(Member { id: agent.person.id, entity, node: agent.person.node });
         }
         world.insert_resource(graph);

@@ -76,8 +76,6 @@ impl AgentSlot {
 #[derive(Resource, Debug, Default)]
 pub struct AgentView {
     pub slots: Vec<AgentSlot>,
-    /// Each node's agent id (0 for free slots).
-    pub ids: Vec<u64>,
 }
 
 /// What each agent's bonds add up to this tick, indexed by graph node.
@@ -215,7 +213,7 @@ fn lose_strongest_close_bond(world: &mut World, member: Member, params: &bondsim
     let Some(bond) = world.resource_mut::<SocialGraph>().remove_bond(edge) else { return };
     let other_node = bond.other(member.node);
     let other = world.resource::<SocialGraph>().entity(other_node);
-    let other_id = if bond.id_a == member.id { bond.id_b } else { bond.id_a };
+    let other_id = world.resource::<SocialGraph>().id(other_node);
     bereave(world, member.entity, &bond.state, params, clock);
     if let Some(mut history) = world.get_mut::<History>(other) {
         history.bonds_lost += 1;
@@ -278,11 +276,8 @@ pub fn refresh_agent_view(
     let view = &mut *view;
     view.slots.clear();
     view.slots.resize(graph.node_bound(), AgentSlot::default());
-    view.ids.clear();
-    view.ids.resize(graph.node_bound(), 0);
     for (person, physiology, attachment, care, exposure) in &agents {
         let isolation = if clock.tick < exposure.isolated_until { exposure.contact_factor } else { 1.0 };
-        view.ids[person.node.index()] = person.id;
         view.slots[person.node.index()] = AgentSlot {
             anxiety: attachment.0.anxiety,
             avoidance: attachment.0.avoidance,
@@ -313,7 +308,7 @@ pub fn meet_new_people(
     mut histories: Query<&mut History>,
 ) {
     let p = &params.0.contact;
-    let (members, slots, ids) = (&roster.members, &view.slots, &view.ids);
+    let (members, slots) = (&roster.members, &view.slots);
     let shared_graph = &*graph;
     // The chance of an encounter this tick, for children and for everyone else.
     let child_chance = per_tick(p.encounters_per_year * p.child_encounter_share, clock.dt_years);
@@ -352,7 +347,7 @@ pub fn meet_new_people(
             if other == m.node || their_age < 3.0 || rng.random::<f64>() >= openness {
                 return None;
             }
-            let their_id = ids[other.index()];
+            let their_id = shared_graph.id(other);
             let (ia, na, ib, nb) =
                 if m.id < their_id { (m.id, m.node, their_id, other) } else { (their_id, other, m.id, m.node) };
             Some((ia, ib, na, nb))
@@ -366,11 +361,7 @@ pub fn meet_new_people(
         if graph.are_bonded(a, b) || graph.degree(a) >= max_bonds || graph.degree(b) >= max_bonds {
             continue;
         }
-        graph.add_bond(
-            [(a, id_a), (b, id_b)],
-            false,
-            BondState::new(BondKind::Acquaintance, strength, clock.tick as u32),
-        );
+        graph.add_bond([a, b], BondState::new(BondKind::Acquaintance, strength, clock.tick as u32));
         for node in [a, b] {
             if let Ok(mut history) = histories.get_mut(graph.entity(node)) {
                 history.bonds_formed += 1;
@@ -477,9 +468,6 @@ pub fn learn_from_contact(
             bond.state.kind = rules::chosen_kind(bond.state.strength, p);
         }
         bond.state.total_contact_hours += bond.state.contact_hours;
-        if bond.state.contact_hours > 0.0 {
-            bond.state.last_contact_tick = tick as u32;
-        }
         bond.reward = reward;
     });
     // Each agent gathers its own bonds in edge-index order (its adjacency is sorted): parallel
@@ -492,11 +480,8 @@ pub fn learn_from_contact(
             let state = &bond.state;
             let sync_hours = state.contact_hours / clock.weeks_per_tick * state.synchrony;
             let age_ticks = tick - i64::from(state.formed_tick);
-            let (other, other_id, i_am_parent) = if bond.a == me {
-                (bond.b, bond.id_b, bond.a_is_parent)
-            } else {
-                (bond.a, bond.id_a, !bond.a_is_parent)
-            };
+            // In a parent–child bond the parent is `a` (the older, with the smaller id).
+            let (other, i_am_parent) = if bond.a == me { (bond.b, true) } else { (bond.a, false) };
             // The other partner's row is read only for the bonds that need it (a random read).
             let them = || &slots[other.index()];
             slot.bonds += 1;
@@ -508,7 +493,7 @@ pub fn learn_from_contact(
                 slot.close_bonds += 1;
             }
             if state.kind == BondKind::Romantic {
-                slot.partner = Some((other, other_id));
+                slot.partner = Some((other, graph.id(other)));
                 slot.partner_strength = state.strength;
             }
             if matches!(state.kind, BondKind::Romantic | BondKind::CloseFriend) {
@@ -537,13 +522,14 @@ fn end_bond(
     recorder: &mut Recorder,
     tally: &mut TickTally,
 ) -> Option<Bond> {
+    let (agent_a, agent_b) = graph.ids(graph.bonds.get(edge.index()).copied().flatten().as_ref()?);
     let bond = graph.remove_bond(edge)?;
     tally.bonds_ended += 1;
     recorder.0.bond_events.push(BondEventRow {
         tick,
         event,
-        agent_a: bond.id_a,
-        agent_b: bond.id_b,
+        agent_a,
+        agent_b,
         kind: bond.state.kind,
         strength: bond.state.strength,
         bond_age_ticks: tick - i64::from(bond.state.formed_tick),
@@ -575,7 +561,7 @@ pub fn break_and_partner(
         .bonds
         .par_iter()
         .enumerate()
-        .filter_map(|(slot, bond)| Some((slot, fate(bond.as_ref()?, slots, &field.slots, p, &clock)?)))
+        .filter_map(|(slot, bond)| Some((slot, fate(bond.as_ref()?, &graph, slots, &field.slots, p, &clock)?)))
         .collect();
     let mut partnered_now = vec![false; slots.len()];
     for (slot, fate) in fates {
@@ -604,11 +590,12 @@ pub fn break_and_partner(
                     if let Some(b) = graph.bonds[slot].as_mut() {
                         b.state.kind = BondKind::Romantic;
                     }
+                    let (agent_a, agent_b) = graph.ids(&bond);
                     recorder.0.bond_events.push(BondEventRow {
                         tick: clock.tick,
                         event: BondEventKind::Partnered,
-                        agent_a: bond.id_a,
-                        agent_b: bond.id_b,
+                        agent_a,
+                        agent_b,
                         kind: BondKind::Romantic,
                         strength: state.strength,
                         bond_age_ticks: clock.tick - i64::from(state.formed_tick),
@@ -643,6 +630,7 @@ enum Fate {
 /// A bond's fate this tick, from its own state, both partners' view and its own random stream.
 fn fate(
     bond: &Bond,
+    graph: &SocialGraph,
     slots: &[AgentSlot],
     field: &[FieldSlot],
     p: &bondsim_model::Params,
@@ -652,7 +640,10 @@ fn fate(
     let ends = || (&slots[bond.a.index()], &slots[bond.b.index()]);
     let state = &bond.state;
     // The bond's stream, made only for the bonds that draw (it costs a seeding per bond).
-    let draw = || stream(clock.seed, Purpose::Bond, pair_key(bond.id_a, bond.id_b), clock.tick as u64).random::<f64>();
+    let draw = || {
+        let (id_a, id_b) = graph.ids(bond);
+        stream(clock.seed, Purpose::Bond, pair_key(id_a, id_b), clock.tick as u64).random::<f64>()
+    };
     match state.kind {
         kind if kind.is_chosen() && state.strength < p.bonds.break_strength => Some(Fate::Break),
         BondKind::Romantic => {
@@ -860,7 +851,7 @@ pub fn apply_deaths(world: &mut World) {
         for bond in bonds {
             let survivor_node = bond.other(member.node);
             let survivor_entity = world.resource::<SocialGraph>().entity(survivor_node);
-            let survivor_id = if bond.id_a == member.id { bond.id_b } else { bond.id_a };
+            let survivor_id = world.resource::<SocialGraph>().id(survivor_node);
             bereave(world, survivor_entity, &bond.state, &params, clock);
             let age = clock.tick - i64::from(bond.state.formed_tick);
             world.resource_mut::<TickTally>().bonds_ended += 1;
@@ -936,8 +927,7 @@ fn partner_of(graph: &SocialGraph, node: NodeIndex) -> Option<(NodeIndex, f64, u
         let bond = graph.bonds[e.index()]?;
         (bond.state.kind == BondKind::Romantic).then(|| {
             let other = bond.other(node);
-            let other_id = if bond.a == node { bond.id_b } else { bond.id_a };
-            (other, bond.state.strength, other_id)
+            (other, bond.state.strength, graph.id(other))
         })
     })
 }
@@ -1038,11 +1028,7 @@ fn give_birth(world: &mut World, mother: Member, params: &bondsim_model::Params,
     {
         let mut graph = world.resource_mut::<SocialGraph>();
         for (parent_node, parent_id) in [(mother.node, mp.id), (father_node, fp.id)] {
-            graph.add_bond(
-                [(parent_node, parent_id), (child.node, id)],
-                true,
-                BondState::new(BondKind::ParentChild, 0.5, clock.tick as u32),
-            );
+            graph.add_bond([parent_node, child.node], BondState::new(BondKind::ParentChild, 0.5, clock.tick as u32));
             events.push(BondEventRow {
                 tick: clock.tick,
                 event: BondEventKind::Formed,
@@ -1173,8 +1159,8 @@ fn network_rows(world: &World, clock: Clock) -> Vec<NetworkRow> {
     let mut rows = Vec::with_capacity(graph.bond_count());
     rows.extend(graph.bonds.iter().flatten().map(|b| NetworkRow {
         tick: clock.tick,
-        agent_a: b.id_a,
-        agent_b: b.id_b,
+        agent_a: graph.id(b.a),
+        agent_b: graph.id(b.b),
         kind: b.state.kind,
         strength: b.state.strength,
         value: b.state.value,

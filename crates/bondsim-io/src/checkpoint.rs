@@ -14,7 +14,7 @@ use crate::IoError;
 use crate::writer::TableSummary;
 
 /// Bumped when the layout of a checkpoint changes; older checkpoints are refused.
-pub const CHECKPOINT_FORMAT: u32 = 1;
+pub const CHECKPOINT_FORMAT: u32 = 2;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Checkpoint {
@@ -51,14 +51,32 @@ impl Checkpoint {
 
     pub fn read(path: &Path) -> Result<Self, IoError> {
         let bytes = fs::read(path).map_err(|e| IoError::io(path, e))?;
-        let checkpoint: Checkpoint = postcard::from_bytes(&bytes)
-            .map_err(|e| IoError::Checkpoint { path: path.display().to_string(), message: e.to_string() })?;
-        if checkpoint.format != CHECKPOINT_FORMAT {
-            return Err(IoError::Checkpoint {
-                path: path.display().to_string(),
-                message: format!("format {} is not this bondsim's format {CHECKPOINT_FORMAT}", checkpoint.format),
-            });
+        let error = |message: String| IoError::Checkpoint { path: path.display().to_string(), message };
+        // The format is the first field: read alone first, so that a checkpoint of another
+        // layout is refused by name rather than failing somewhere in its state.
+        let (format, _) = postcard::take_from_bytes::<u32>(&bytes).map_err(|e| error(e.to_string()))?;
+        if format != CHECKPOINT_FORMAT {
+            return Err(error(format!("format {format} is not this bondsim's format {CHECKPOINT_FORMAT}")));
         }
-        Ok(checkpoint)
+        postcard::from_bytes(&bytes).map_err(|e| error(e.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_checkpoint_of_another_format_is_refused_by_name() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("old.ckpt");
+        // An older layout: its format number, then a state this build cannot read.
+        let bytes = postcard::to_allocvec(&(CHECKPOINT_FORMAT - 1, "an older state", [7u8; 16])).expect("bytes");
+        fs::write(&path, bytes).expect("write");
+        let err = Checkpoint::read(&path).expect_err("refused").to_string();
+        assert!(
+            err.contains(&format!("format {} is not this bondsim's format {CHECKPOINT_FORMAT}", CHECKPOINT_FORMAT - 1)),
+            "{err}"
+        );
     }
 }

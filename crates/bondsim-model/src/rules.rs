@@ -62,13 +62,14 @@ pub fn contact_reward(contact_hours_per_week: f64, synchrony: f64, receptor_dens
 
 /// Claim 6 and claim 3: reward-prediction-error learning of a bond's value, and strength
 /// consolidating toward value. Value rises fast on positive errors and falls slowly on negative
-/// ones, so bonds are partner-specific (each has its own value) and enduring.
-pub fn learn_bond(bond: &mut BondState, reward: f64, rates: &BondRates) {
+/// ones, so bonds are partner-specific (each has its own value) and enduring. Returns the
+/// reward-prediction error.
+pub fn learn_bond(bond: &mut BondState, reward: f64, rates: &BondRates) -> f64 {
     let rpe = reward - bond.value;
     let rate = if rpe > 0.0 { rates.learning } else { rates.extinction };
-    bond.rpe = rpe;
     bond.value = unit(bond.value + rate * rpe);
     bond.strength = unit(relax(bond.strength, bond.value, rates.consolidation));
+    rpe
 }
 
 /// The per-tick fractions of bond learning, computed once per tick rather than per bond.
@@ -396,12 +397,11 @@ mod tests {
         let built = bond.strength;
         let mut weeks_to_halve = 0;
         while bond.strength > built / 2.0 {
-            learn_bond(&mut bond, 0.0, &rates);
+            assert!(learn_bond(&mut bond, 0.0, &rates) < 0.0, "no reward is a negative prediction error");
             weeks_to_halve += 1;
         }
         // Extinction is slower than acquisition: the bond endures.
         assert!(weeks_to_halve > 26, "halved after {weeks_to_halve} weeks");
-        assert!(bond.rpe < 0.0);
     }
 
     #[test]

@@ -131,21 +131,20 @@ impl WorkingModel {
     }
 }
 
-/// One bond's state. `value` is the learned reward value (the striatal estimate); `rpe` the
-/// last reward-prediction error; `synchrony` a running average of synchrony in contact.
+/// One bond's state. `value` is the learned reward value (the striatal estimate); `synchrony`
+/// the synchrony of this tick's contact. Kept to what the rules read: a million agents hold
+/// about nine million bonds.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct BondState {
     pub kind: BondKind,
     pub strength: f64,
     pub value: f64,
-    pub rpe: f64,
     pub synchrony: f64,
     /// Contact this tick (hours).
     pub contact_hours: f64,
     /// Contact summed over the bond's life (hours).
     pub total_contact_hours: f64,
     pub formed_tick: u32,
-    pub last_contact_tick: u32,
 }
 
 impl BondState {
@@ -154,12 +153,10 @@ impl BondState {
             kind,
             strength,
             value: strength,
-            rpe: 0.0,
             synchrony: 0.0,
             contact_hours: 0.0,
             total_contact_hours: 0.0,
             formed_tick: tick,
-            last_contact_tick: tick,
         }
     }
 }
