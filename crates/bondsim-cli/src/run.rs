@@ -279,10 +279,11 @@ fn simulate(
         agent_ticks += sim.population() as u64;
         sim.step();
         let tick = sim.tick() as u64;
-        let rows = sim.take_output();
+        // Without checkpoints, rows go to the files as they are drained: a snapshot a slice
+        // of the roster at a time.
         match streaming.as_mut() {
-            Some(writer) => writer.write(rows)?,
-            None => append(&mut pending, rows),
+            Some(writer) => sim.drain_output(|rows| writer.write(rows))?,
+            None => pending.append(sim.take_output()),
         }
         manifest.ticks = tick;
         manifest.agent_ticks = agent_ticks;
@@ -316,16 +317,6 @@ fn simulate(
     }
     manifest.tables = tables;
     Ok(())
-}
-
-fn append(into: &mut Output, mut rows: Output) {
-    into.agents.append(&mut rows.agents);
-    into.bond_events.append(&mut rows.bond_events);
-    into.births.append(&mut rows.births);
-    into.deaths.append(&mut rows.deaths);
-    into.metrics.append(&mut rows.metrics);
-    into.interventions.append(&mut rows.interventions);
-    into.network.append(&mut rows.network);
 }
 
 fn save_checkpoint(

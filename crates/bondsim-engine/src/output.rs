@@ -188,3 +188,24 @@ pub struct Output {
     pub interventions: Vec<InterventionRow>,
     pub network: Vec<NetworkRow>,
 }
+
+impl Output {
+    /// Moves `other`'s rows behind these, table by table (without a copy where a table here is
+    /// empty).
+    pub fn append(&mut self, mut other: Output) {
+        fn take<T>(into: &mut Vec<T>, from: &mut Vec<T>) {
+            if into.is_empty() {
+                std::mem::swap(into, from);
+            } else {
+                into.append(from);
+            }
+        }
+        take(&mut self.bond_events, &mut other.bond_events);
+        take(&mut self.births, &mut other.births);
+        take(&mut self.deaths, &mut other.deaths);
+        take(&mut self.metrics, &mut other.metrics);
+        take(&mut self.agents, &mut other.agents);
+        take(&mut self.interventions, &mut other.interventions);
+        take(&mut self.network, &mut other.network);
+    }
+}

@@ -96,6 +96,14 @@ pub struct TickTally {
 #[derive(Resource, Debug, Default)]
 pub struct Recorder(pub Output);
 
+/// Whether this tick's agent snapshot is still to be drained (its rows are built when drained).
+#[derive(Resource, Debug, Default)]
+pub struct SnapshotDue(pub bool);
+
+/// Members per slice of a snapshot drained at a time: about 4 MB of agent rows and 13 MB of
+/// edge-list rows at 18 bonds per agent.
+const SNAPSHOT_SLICE_MEMBERS: usize = 16_384;
+
 pub struct Simulation {
     world: World,
     schedule: Schedule,
@@ -125,6 +133,7 @@ impl Simulation {
         world.insert_resource(Roster::default());
         world.insert_resource(TickTally::default());
         world.insert_resource(Recorder::default());
+        world.insert_resource(SnapshotDue::default());
         world.insert_resource(systems::AgentView::default());
         world.insert_resource(systems::SocialField::default());
         world.insert_resource(ModelParams(params));
@@ -162,8 +171,13 @@ impl Simulation {
         self.threads
     }
 
-    /// Runs one tick: every phase of the schedule, in order.
+    /// Runs one tick: every phase of the schedule, in order. A snapshot of the last tick that
+    /// was not drained is built first, into the rows waiting to be taken.
     pub fn step(&mut self) {
+        if self.world.resource::<SnapshotDue>().0 {
+            let snapshot = self.take_output();
+            self.world.insert_resource(Recorder(snapshot));
+        }
         let Self { world, schedule, pool, .. } = self;
         pool.install(|| schedule.run(world));
     }
@@ -188,9 +202,33 @@ impl Simulation {
         self.world.resource::<SocialGraph>().bond_count()
     }
 
-    /// Rows recorded since the last call.
+    /// Rows recorded since the last call, a due snapshot included.
     pub fn take_output(&mut self) -> Output {
-        std::mem::take(&mut self.world.resource_mut::<Recorder>().0)
+        let mut all = Output::default();
+        self.drain_output(|rows| {
+            all.append(rows);
+            Ok::<(), std::convert::Infallible>(())
+        })
+        .unwrap_or_else(|never| match never {});
+        all
+    }
+
+    /// Hands the rows recorded since the last call to `sink`: first the tick's events and
+    /// metrics, then a due snapshot in slices of the roster (agent rows and edge-list rows in
+    /// id order, slice after slice), so that a snapshot of a million agents is never held whole.
+    /// Stops at the sink's first error.
+    pub fn drain_output<E>(&mut self, mut sink: impl FnMut(Output) -> Result<(), E>) -> Result<(), E> {
+        sink(std::mem::take(&mut self.world.resource_mut::<Recorder>().0))?;
+        if !std::mem::take(&mut self.world.resource_mut::<SnapshotDue>().0) {
+            return Ok(());
+        }
+        let clock = *self.world.resource::<Clock>();
+        let Self { world, pool, .. } = self;
+        for slice in world.resource::<Roster>().members.chunks(SNAPSHOT_SLICE_MEMBERS) {
+            let (agents, network) = pool.install(|| systems::snapshot_slice(world, clock, slice));
+            sink(Output { agents, network, ..Output::default() })?;
+        }
+        Ok(())
     }
 
     /// Read access for tests and tools that inspect the state directly.
@@ -333,5 +371,69 @@ fn link_founders(world: &mut World, params: &Params, clock: Clock) {
             let kind = chosen_kind(strength, &params.bonds);
             graph.add_bond([member.node, other.node], BondState::new(kind, strength, 0));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_snapshot_drains_in_slices_that_make_the_whole_in_order() {
+        let founders = SNAPSHOT_SLICE_MEMBERS as u32 + 2_000;
+        let settings = Settings {
+            seed: 3,
+            population: founders,
+            tick_days: 7.0,
+            snapshot_every_ticks: 2,
+            threads: 2,
+            interventions: Vec::new(),
+        };
+        let mut sim = Simulation::new(&settings, Params::default()).expect("thread pool");
+        sim.step();
+        sim.step();
+        // What the snapshot must hold: every living agent once, every bond once, in id order.
+        let ids: Vec<u64> = sim.world().resource::<Roster>().members.iter().map(|m| m.id).collect();
+        let graph = sim.world().resource::<SocialGraph>();
+        let mut pairs: Vec<(u64, u64)> = graph.bonds.iter().flatten().map(|b| graph.ids(b)).collect();
+        pairs.sort_unstable();
+        let mut drains = Vec::new();
+        sim.drain_output(|rows| {
+            drains.push(rows);
+            Ok::<(), ()>(())
+        })
+        .expect("no sink error");
+        assert_eq!(drains.len(), 3, "the tick's events, then two slices of the roster");
+        // Two ticks' metrics rows (nothing was taken after the first).
+        assert!(drains[0].agents.is_empty() && drains[0].network.is_empty() && drains[0].metrics.len() == 2);
+        let mut all = Output::default();
+        drains.into_iter().for_each(|rows| all.append(rows));
+        assert_eq!(all.agents.iter().map(|r| r.agent).collect::<Vec<_>>(), ids);
+        assert_eq!(all.network.iter().map(|r| (r.agent_a, r.agent_b)).collect::<Vec<_>>(), pairs);
+        assert!(pairs.iter().all(|(a, b)| a < b) && pairs.len() > founders as usize);
+        // Drained once: nothing is left, and the next tick has no snapshot.
+        assert_eq!(sim.take_output(), Output::default());
+        sim.step();
+        assert!(sim.take_output().agents.is_empty());
+    }
+
+    #[test]
+    fn a_snapshot_not_drained_before_the_next_tick_is_kept() {
+        let settings = Settings {
+            seed: 3,
+            population: 500,
+            tick_days: 7.0,
+            snapshot_every_ticks: 1,
+            threads: 1,
+            interventions: Vec::new(),
+        };
+        let mut sim = Simulation::new(&settings, Params::default()).expect("thread pool");
+        sim.step();
+        sim.step();
+        let rows = sim.take_output();
+        assert_eq!(rows.metrics.len(), 2);
+        let ticks: Vec<i64> = rows.agents.iter().map(|r| r.tick).collect();
+        assert_eq!(ticks.iter().filter(|&&t| t == 1).count(), 500, "tick 1's snapshot, whole");
+        assert!(ticks.iter().filter(|&&t| t == 2).count() > 400, "and tick 2's");
     }
 }

@@ -91,6 +91,7 @@ impl Simulation {
         world.insert_resource(state.clock);
         world.insert_resource(TickTally::default());
         world.insert_resource(Recorder::default());
+        world.insert_resource(crate::sim::SnapshotDue::default());
         world.insert_resource(systems::AgentView::default());
         world.insert_resource(systems::SocialField::default());
         world.insert_resource(ModelParams(state.params));

@@ -19,7 +19,7 @@ use crate::output::{
     AgentRow, BirthRow, BondEventKind, BondEventRow, DeathRow, InterventionRow, MetricsRow, NetworkRow,
 };
 use crate::rng::{Purpose, pair_key, stream};
-use crate::sim::{Clock, InterventionPlan, Member, ModelParams, Recorder, Roster, TickTally, spawn_agent};
+use crate::sim::{Clock, InterventionPlan, Member, ModelParams, Recorder, Roster, SnapshotDue, TickTally, spawn_agent};
 
 /// The order of a tick (ARCHITECTURE brief, "A tick's phases").
 pub fn tick_schedule() -> Schedule {
@@ -1138,45 +1138,55 @@ pub fn record_tick(world: &mut World) {
     row.adult_anxious_share = categories[Category::Anxious as usize] as f64 / adults;
     row.adult_avoidant_share = categories[Category::Avoidant as usize] as f64 / adults;
     row.adult_disorganised_share = categories[Category::Disorganised as usize] as f64 / adults;
-    let snapshot = clock.snapshot_every_ticks > 0 && clock.tick % clock.snapshot_every_ticks == 0;
-    let (agents, network) =
-        if snapshot { (snapshot_rows(world, clock), network_rows(world, clock)) } else { Default::default() };
-    let mut recorder = world.resource_mut::<Recorder>();
-    recorder.0.metrics.push(row);
-    recorder.0.agents.extend(agents);
-    recorder.0.network.extend(network);
+    world.resource_mut::<Recorder>().0.metrics.push(row);
+    // The snapshot's rows are built when they are drained, a slice of the roster at a time
+    // (`Simulation::drain_output`): at a million agents they would be about a gigabyte at once.
+    world.resource_mut::<SnapshotDue>().0 =
+        clock.snapshot_every_ticks > 0 && clock.tick % clock.snapshot_every_ticks == 0;
 }
 
 /// One agent's part of the metrics row: the six levels averaged, its generation, whether it is
 /// an adult, its category.
 type AgentMetrics = ([f64; 6], u32, bool, Category);
 
-/// The edge list at a snapshot, sorted by the pair's ids.
-fn network_rows(world: &World, clock: Clock) -> Vec<NetworkRow> {
-    let graph = world.resource::<SocialGraph>();
-    // Built in one pass into a vector of the exact size (at a million agents the edge list is
-    // most of a gigabyte; a filtered parallel collect would hold it twice), sorted in parallel.
-    let mut rows = Vec::with_capacity(graph.bond_count());
-    rows.extend(graph.bonds.iter().flatten().map(|b| NetworkRow {
-        tick: clock.tick,
-        agent_a: graph.id(b.a),
-        agent_b: graph.id(b.b),
-        kind: b.state.kind,
-        strength: b.state.strength,
-        value: b.state.value,
-        synchrony: b.state.synchrony,
-        contact_hours: b.state.contact_hours,
-        formed_tick: i64::from(b.state.formed_tick),
-        bond_age_ticks: clock.tick - i64::from(b.state.formed_tick),
-    }));
-    // Pairs are unique: the order is total, whatever the sort.
-    rows.par_sort_unstable_by_key(|r| (r.agent_a, r.agent_b));
-    rows
+/// The snapshot's rows for a slice of the roster (in id order): their agent rows, and the bonds
+/// whose smaller id is one of theirs, sorted by the pair's ids. Slice after slice, in roster
+/// order, they make the whole snapshot in order.
+pub(crate) fn snapshot_slice(world: &World, clock: Clock, members: &[Member]) -> (Vec<AgentRow>, Vec<NetworkRow>) {
+    (snapshot_rows(world, clock, members), network_rows(world, clock, members))
 }
 
-fn snapshot_rows(world: &World, clock: Clock) -> Vec<AgentRow> {
+fn network_rows(world: &World, clock: Clock, members: &[Member]) -> Vec<NetworkRow> {
     let graph = world.resource::<SocialGraph>();
-    let members = &world.resource::<Roster>().members;
+    members
+        .par_iter()
+        .flat_map_iter(|m| {
+            // A bond is listed by its `a` end, the smaller id, in the order of the other id.
+            let mut rows: Vec<NetworkRow> = graph
+                .bonds_of(m.node)
+                .iter()
+                .filter_map(|e| graph.bonds[e.index()].filter(|b| b.a == m.node))
+                .map(|b| NetworkRow {
+                    tick: clock.tick,
+                    agent_a: m.id,
+                    agent_b: graph.id(b.b),
+                    kind: b.state.kind,
+                    strength: b.state.strength,
+                    value: b.state.value,
+                    synchrony: b.state.synchrony,
+                    contact_hours: b.state.contact_hours,
+                    formed_tick: i64::from(b.state.formed_tick),
+                    bond_age_ticks: clock.tick - i64::from(b.state.formed_tick),
+                })
+                .collect();
+            rows.sort_unstable_by_key(|r| r.agent_b);
+            rows
+        })
+        .collect()
+}
+
+fn snapshot_rows(world: &World, clock: Clock, members: &[Member]) -> Vec<AgentRow> {
+    let graph = world.resource::<SocialGraph>();
     // In parallel, in roster order, into a vector of the exact size.
     let mut rows = Vec::new();
     members

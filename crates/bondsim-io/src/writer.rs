@@ -55,34 +55,28 @@ struct TableWriter {
 }
 
 impl TableWriter {
-    /// Writes `rows` once there are at least `at_least`, converted to Arrow a batch of
-    /// `BATCH_ROWS` at a time (a snapshot of a million agents' bonds is millions of rows: whole,
-    /// its Arrow copy would double the memory it takes), and releases them.
+    /// Writes `rows` converted to Arrow a batch of `BATCH_ROWS` at a time (a snapshot of a
+    /// million agents' bonds is millions of rows: whole, its Arrow copy would double the memory
+    /// it takes). Only whole batches unless `all`: the rest waits for more rows, so the batches
+    /// (and the file's bytes) do not depend on how the rows arrived.
     fn write_rows<T>(
         &mut self,
         rows: &mut Vec<T>,
-        at_least: usize,
+        all: bool,
         to_batch: fn(&[T]) -> RecordBatch,
     ) -> Result<(), IoError> {
-        if rows.is_empty() || rows.len() < at_least {
+        let ready = if all { rows.len() } else { rows.len() - rows.len() % BATCH_ROWS };
+        if ready == 0 {
             return Ok(());
         }
-        for chunk in rows.chunks(BATCH_ROWS) {
+        for chunk in rows[..ready].chunks(BATCH_ROWS) {
             let batch = to_batch(chunk);
             self.rows += batch.num_rows() as u64;
             self.writer.write(&batch).map_err(|e| IoError::parquet(&self.temp_path, e))?;
         }
-        *rows = Vec::new();
+        // The rest moves to a vector of its own size, and the written rows' memory is released.
+        *rows = rows.split_off(ready);
         Ok(())
-    }
-}
-
-/// Moves the engine's new rows behind the pending ones (without a copy when none are pending).
-fn take_rows<T>(pending: &mut Vec<T>, new: &mut Vec<T>) {
-    if pending.is_empty() {
-        std::mem::swap(pending, new);
-    } else {
-        pending.append(new);
     }
 }
 
@@ -127,7 +121,8 @@ impl DatasetWriter {
             // of a snapshot's writing time and made the files larger.
             let mut props = WriterProperties::builder()
                 .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).expect("valid level")))
-                .set_dictionary_enabled(false);
+                .set_dictionary_enabled(false)
+                .set_max_row_group_row_count(Some(262_144));
             for column in schema.fields().iter().filter(|f| matches!(f.data_type(), DataType::Dictionary(..))) {
                 props = props.set_column_dictionary_enabled(ColumnPath::from(column.name().as_str()), true);
             }
@@ -151,29 +146,22 @@ impl DatasetWriter {
     }
 
     /// Takes a drain of the engine's rows; writes a batch whenever a table has enough.
-    pub fn write(&mut self, mut output: Output) -> Result<(), IoError> {
-        let p = &mut self.pending;
-        take_rows(&mut p.agents, &mut output.agents);
-        take_rows(&mut p.bond_events, &mut output.bond_events);
-        take_rows(&mut p.births, &mut output.births);
-        take_rows(&mut p.deaths, &mut output.deaths);
-        take_rows(&mut p.metrics, &mut output.metrics);
-        take_rows(&mut p.interventions, &mut output.interventions);
-        take_rows(&mut p.network, &mut output.network);
-        self.flush(BATCH_ROWS)
+    pub fn write(&mut self, output: Output) -> Result<(), IoError> {
+        self.pending.append(output);
+        self.flush(false)
     }
 
-    fn flush(&mut self, at_least: usize) -> Result<(), IoError> {
+    fn flush(&mut self, all: bool) -> Result<(), IoError> {
         let p = &mut self.pending;
         for table in &mut self.tables {
             match table.name {
-                "agents" => table.write_rows(&mut p.agents, at_least, tables::agents_batch)?,
-                "bond_events" => table.write_rows(&mut p.bond_events, at_least, tables::bond_events_batch)?,
-                "births" => table.write_rows(&mut p.births, at_least, tables::births_batch)?,
-                "deaths" => table.write_rows(&mut p.deaths, at_least, tables::deaths_batch)?,
-                "metrics" => table.write_rows(&mut p.metrics, at_least, tables::metrics_batch)?,
-                "interventions" => table.write_rows(&mut p.interventions, at_least, tables::interventions_batch)?,
-                "network" => table.write_rows(&mut p.network, at_least, tables::network_batch)?,
+                "agents" => table.write_rows(&mut p.agents, all, tables::agents_batch)?,
+                "bond_events" => table.write_rows(&mut p.bond_events, all, tables::bond_events_batch)?,
+                "births" => table.write_rows(&mut p.births, all, tables::births_batch)?,
+                "deaths" => table.write_rows(&mut p.deaths, all, tables::deaths_batch)?,
+                "metrics" => table.write_rows(&mut p.metrics, all, tables::metrics_batch)?,
+                "interventions" => table.write_rows(&mut p.interventions, all, tables::interventions_batch)?,
+                "network" => table.write_rows(&mut p.network, all, tables::network_batch)?,
                 _ => {}
             }
         }
@@ -182,7 +170,7 @@ impl DatasetWriter {
 
     /// Writes what is left, closes each file, syncs it and renames it to its final name.
     pub fn finish(mut self) -> Result<Vec<(String, TableSummary)>, IoError> {
-        self.flush(1)?;
+        self.flush(true)?;
         let mut summaries = Vec::with_capacity(self.tables.len());
         for table in self.tables {
             let file = table.writer.into_inner().map_err(|e| IoError::parquet(&table.temp_path, e))?;
