@@ -110,7 +110,15 @@ pub struct SocialField {
     /// Each bond's contact weight this tick, indexed by edge slot (0 for free slots): computed
     /// once, read by the per-agent sums and by the bond pass.
     pub weights: Vec<f64>,
+    /// Who could start a couple this tick, a byte per node (`SINGLE_*`), set by
+    /// `break_and_partner` from the view and the slots.
+    pub singles: Vec<u8>,
 }
+
+/// The metrics row's per-agent values, in roster order: a buffer kept from tick to tick (at a
+/// million agents, 72 MB that would otherwise be allocated and freed every tick).
+#[derive(Resource, Debug, Default)]
+pub struct MetricsBuffer(Vec<Option<AgentMetrics>>);
 
 fn is_close(kind: BondKind) -> bool {
     matches!(kind, BondKind::ParentChild | BondKind::Romantic | BondKind::CloseFriend)
@@ -544,7 +552,7 @@ pub fn break_and_partner(
     clock: Res<Clock>,
     params: Res<ModelParams>,
     view: Res<AgentView>,
-    field: Res<SocialField>,
+    mut field: ResMut<SocialField>,
     mut graph: ResMut<SocialGraph>,
     mut tally: ResMut<TickTally>,
     mut recorder: ResMut<Recorder>,
@@ -553,6 +561,22 @@ pub fn break_and_partner(
     let p = &params.0;
     let slots = &view.slots;
     let clock = *clock;
+    // Who could start a couple, a byte per agent (a small array, where the test of every
+    // friendship would otherwise read both partners' rows).
+    let field = &mut *field;
+    let adult_years = p.life.adult_years;
+    (0..slots.len())
+        .into_par_iter()
+        .map(|node| {
+            let (me, social) = (&slots[node], &field.slots[node]);
+            match (me.age_years(&clock) >= adult_years && social.partner.is_none(), me.female) {
+                (false, _) => SINGLE_NONE,
+                (true, false) => SINGLE_MAN,
+                (true, true) => SINGLE_WOMAN,
+            }
+        })
+        .collect_into_vec(&mut field.singles);
+    let field = &*field;
     // Which bonds break, separate or become couples is decided for every bond in parallel (each
     // decision reads only its own bond, the agent view and the bond's own random stream); the
     // decisions are then applied in bond-index order, where a couple forms only if neither
@@ -561,7 +585,7 @@ pub fn break_and_partner(
         .bonds
         .par_iter()
         .enumerate()
-        .filter_map(|(slot, bond)| Some((slot, fate(bond.as_ref()?, &graph, slots, &field.slots, p, &clock)?)))
+        .filter_map(|(slot, bond)| Some((slot, fate(bond.as_ref()?, &graph, slots, &field.singles, p, &clock)?)))
         .collect();
     let mut partnered_now = vec![false; slots.len()];
     for (slot, fate) in fates {
@@ -616,6 +640,12 @@ pub fn break_and_partner(
     }
 }
 
+/// An agent's byte in `SocialField::singles`: not an unpartnered adult, or an unpartnered adult
+/// man or woman.
+const SINGLE_NONE: u8 = 0;
+const SINGLE_MAN: u8 = 1;
+const SINGLE_WOMAN: u8 = 2;
+
 /// What happens to a bond this tick, if anything.
 #[derive(Debug, Clone, Copy)]
 enum Fate {
@@ -632,7 +662,7 @@ fn fate(
     bond: &Bond,
     graph: &SocialGraph,
     slots: &[AgentSlot],
-    field: &[FieldSlot],
+    singles: &[u8],
     p: &bondsim_model::Params,
     clock: &Clock,
 ) -> Option<Fate> {
@@ -653,14 +683,12 @@ fn fate(
             (draw() < per_tick(hazard, clock.dt_years)).then_some(Fate::Separate)
         }
         BondKind::CloseFriend | BondKind::Friend => {
-            let (a, b) = ends();
-            let (age_a, age_b) = (a.age_years(clock), b.age_years(clock));
-            let eligible = a.female != b.female
-                && age_a >= p.life.adult_years
-                && age_b >= p.life.adult_years
-                && (age_a - age_b).abs() < 15.0
-                && field[bond.a.index()].partner.is_none()
-                && field[bond.b.index()].partner.is_none();
+            // A woman and a man, both adult and unpartnered, at most 15 years apart.
+            let (single_a, single_b) = (singles[bond.a.index()], singles[bond.b.index()]);
+            let eligible = single_a != SINGLE_NONE && single_b != SINGLE_NONE && single_a != single_b && {
+                let (a, b) = ends();
+                (a.age_years(clock) - b.age_years(clock)).abs() < 15.0
+            };
             // Attraction grows with the friendship: full rate from close-friend strength up.
             let rate = p.bonds.partnering_per_year * (state.strength / p.bonds.close_friend_strength).min(1.0);
             (eligible && draw() < per_tick(rate, clock.dt_years)).then_some(Fate::Partner)
@@ -839,11 +867,10 @@ pub fn apply_deaths(world: &mut World) {
             (rng.random::<f64>() < per_tick(hazard, clock.dt_years)).then_some((*m, hazard))
         })
         .collect();
-    let survivors: Vec<Member> = if dying.is_empty() {
-        members
-    } else {
-        members.into_iter().filter(|m| dying.binary_search_by_key(&m.id, |(d, _)| d.id).is_err()).collect()
-    };
+    let mut survivors = members;
+    if !dying.is_empty() {
+        survivors.retain(|m| dying.binary_search_by_key(&m.id, |(d, _)| d.id).is_err());
+    }
     world.resource_mut::<Roster>().members = survivors;
     for (member, hazard) in dying {
         record_death(world, member, hazard, clock);
@@ -1078,6 +1105,7 @@ fn give_birth(world: &mut World, mother: Member, params: &bondsim_model::Params,
 
 /// Population aggregates every tick; agent snapshots at the snapshot interval.
 pub fn record_tick(world: &mut World) {
+    let mut values = std::mem::take(&mut world.get_resource_or_insert_with(MetricsBuffer::default).0);
     let clock = *world.resource::<Clock>();
     let tally = *world.resource::<TickTally>();
     let adult_years = world.resource::<ModelParams>().0.life.adult_years;
@@ -1095,7 +1123,7 @@ pub fn record_tick(world: &mut World) {
     // Each agent's values fetched in parallel, then summed in roster order (the same sums, to
     // the bit, at any thread count).
     let members = &world.resource::<Roster>().members;
-    let values: Vec<Option<AgentMetrics>> = members
+    members
         .par_iter()
         .map(|m| {
             let e = world.entity(m.entity);
@@ -1105,9 +1133,9 @@ pub fn record_tick(world: &mut World) {
             let adult = clock.age_years(person.birth_tick) >= adult_years;
             Some((means, person.generation, adult, at.0.category()))
         })
-        .collect();
+        .collect_into_vec(&mut values);
     let mut categories = [0u64; 4];
-    for (means, generation, adult, category) in values.into_iter().flatten() {
+    for &(means, generation, adult, category) in values.iter().flatten() {
         row.population += 1;
         row.mean_oxytocin += means[0];
         row.mean_dopamine += means[1];
@@ -1138,6 +1166,7 @@ pub fn record_tick(world: &mut World) {
     row.adult_anxious_share = categories[Category::Anxious as usize] as f64 / adults;
     row.adult_avoidant_share = categories[Category::Avoidant as usize] as f64 / adults;
     row.adult_disorganised_share = categories[Category::Disorganised as usize] as f64 / adults;
+    world.resource_mut::<MetricsBuffer>().0 = values;
     world.resource_mut::<Recorder>().0.metrics.push(row);
     // The snapshot's rows are built when they are drained, a slice of the roster at a time
     // (`Simulation::drain_output`): at a million agents they would be about a gigabyte at once.
@@ -1158,28 +1187,32 @@ pub(crate) fn snapshot_slice(world: &World, clock: Clock, members: &[Member]) ->
 
 fn network_rows(world: &World, clock: Clock, members: &[Member]) -> Vec<NetworkRow> {
     let graph = world.resource::<SocialGraph>();
+    // In parallel over runs of 512 agents, one vector per run (not one per agent).
     members
-        .par_iter()
-        .flat_map_iter(|m| {
-            // A bond is listed by its `a` end, the smaller id, in the order of the other id.
-            let mut rows: Vec<NetworkRow> = graph
-                .bonds_of(m.node)
-                .iter()
-                .filter_map(|e| graph.bonds[e.index()].filter(|b| b.a == m.node))
-                .map(|b| NetworkRow {
-                    tick: clock.tick,
-                    agent_a: m.id,
-                    agent_b: graph.id(b.b),
-                    kind: b.state.kind,
-                    strength: b.state.strength,
-                    value: b.state.value,
-                    synchrony: b.state.synchrony,
-                    contact_hours: b.state.contact_hours,
-                    formed_tick: i64::from(b.state.formed_tick),
-                    bond_age_ticks: clock.tick - i64::from(b.state.formed_tick),
-                })
-                .collect();
-            rows.sort_unstable_by_key(|r| r.agent_b);
+        .par_chunks(512)
+        .flat_map_iter(|run| {
+            let mut rows = Vec::with_capacity(run.len() * 12);
+            for m in run {
+                // A bond is listed by its `a` end, the smaller id, in the order of the other id.
+                let start = rows.len();
+                rows.extend(
+                    graph.bonds_of(m.node).iter().filter_map(|e| graph.bonds[e.index()].filter(|b| b.a == m.node)).map(
+                        |b| NetworkRow {
+                            tick: clock.tick,
+                            agent_a: m.id,
+                            agent_b: graph.id(b.b),
+                            kind: b.state.kind,
+                            strength: b.state.strength,
+                            value: b.state.value,
+                            synchrony: b.state.synchrony,
+                            contact_hours: b.state.contact_hours,
+                            formed_tick: i64::from(b.state.formed_tick),
+                            bond_age_ticks: clock.tick - i64::from(b.state.formed_tick),
+                        },
+                    ),
+                );
+                rows[start..].sort_unstable_by_key(|r| r.agent_b);
+            }
             rows
         })
         .collect()
