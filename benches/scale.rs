@@ -4,7 +4,7 @@
 //! ticks per second, peak resident memory per agent, output bytes and Parquet bytes per agent
 //! snapshot row; then the 100,000 run again without snapshots (`record.agents_every_ticks = 0`),
 //! which gives the share of run time that recording snapshots costs. `BONDSIM_SCALE=10k,100k`
-//! runs a subset. The 1M run takes about 5 minutes and 5 GB on the 2-core machine.
+//! runs a subset. The 1M run takes about 5 minutes and 2.3 GB on the 2-core machine.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -61,9 +61,9 @@ fn main() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let out_root = root.join("target").join("bench-scale");
     println!(
-        "| run | threads | snapshots | agents (mean) | bonds (mean of snapshots) | ticks | agent-ticks | wall s | agent-ticks/s | ticks/s | µs per agent-tick | peak RSS | RSS per agent | output | bytes per agent row |"
+        "| run | threads | snapshots | agents (mean) | bonds (mean of snapshots) | bonds per agent | ticks | agent-ticks | wall s | agent-ticks/s | ticks/s | µs per agent-tick | peak RSS | RSS per agent | output | bytes per agent row |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     // Wall seconds of the 100k runs at 2 threads, with and without snapshots.
     let (mut with_snapshots, mut without) = (None, None);
     for case in CASES {
@@ -94,13 +94,21 @@ fn main() {
         }
         let per_row = |bytes: f64, rows: f64| if rows > 0.0 { format!("{:.1}", bytes / rows) } else { "-".into() };
         let bonds = if network_rows > 0.0 { format!("{:.0}", network_rows / snapshots) } else { "-".into() };
+        // Each bond is two agents' bond: the mean degree, as the metrics table's
+        // `mean_bonds_per_agent` counts it.
+        let per_agent = if network_rows > 0.0 {
+            format!("{:.1}", 2.0 * network_rows / snapshots / mean_agents)
+        } else {
+            "-".into()
+        };
         println!(
-            "| {} | {} | {} | {:.0} | {} | {:.0} | {:.0} | {:.1} | {:.2} M | {:.1} | {:.2} | {:.0} MB | {:.2} KB | {:.0} MB | {} |",
+            "| {} | {} | {} | {:.0} | {} | {} | {:.0} | {:.0} | {:.1} | {:.2} M | {:.1} | {:.2} | {:.0} MB | {:.2} KB | {:.0} MB | {} |",
             case.label,
             case.threads,
             if case.snapshots { format!("every {SNAPSHOT_EVERY} ticks") } else { "none".into() },
             mean_agents,
             bonds,
+            per_agent,
             ticks,
             agent_ticks,
             wall,
