@@ -4,17 +4,32 @@
 use crate::config::Experiment;
 use crate::run::OutputRefused;
 
-/// Resident memory of a run, measured on the whole process (state, bonds, output buffers and the
-/// Parquet writer's row groups, which are bounded and so weigh most in small runs): on this
-/// project's machine 10,000 founders peaked at 250 MB and 100,000 at 593 MB, about 3.8 KB more
-/// per founder above a base of about 210 MB. The constants below add a margin of about 1.5x for
-/// populations that grow.
-pub const BYTES_PER_FOUNDER: u64 = 6 * 1024;
+/// Resident memory of a run, measured on the whole process (state, bonds, a snapshot's slice,
+/// the Parquet writers' row groups, which are bounded and so weigh most in small runs): on this
+/// project's machine the bench configs' 10,000, 100,000 and 1,000,000 founders peaked at 146,
+/// 416 and 2,292 MB, about 2.1 KB more per founder above a base of about 205 MB. The constants
+/// add a margin of about 1.5x for populations that grow.
+pub const BYTES_PER_FOUNDER: u64 = 3 * 1024;
 pub const BASE_BYTES: u64 = 320 * 1024 * 1024;
+/// With checkpoints on, a checkpoint interval's rows are held until its segment is written; per
+/// agent and snapshot in the interval, an agent row (248 bytes) and its share of the edge list
+/// (9 rows of 80 bytes at 18 bonds per agent), about 1 KB: 1.5 KB with the margin.
+pub const HELD_BYTES_PER_FOUNDER_AND_SNAPSHOT: u64 = 1536;
+
+/// Estimated peak resident memory of one run of `experiment` per founder (bytes).
+fn bytes_per_founder(experiment: &Experiment) -> u64 {
+    let record = &experiment.record;
+    let held_snapshots = if record.checkpoint_every_ticks > 0 && record.agents_every_ticks > 0 {
+        record.checkpoint_every_ticks.div_ceil(record.agents_every_ticks)
+    } else {
+        0
+    };
+    BYTES_PER_FOUNDER + held_snapshots * HELD_BYTES_PER_FOUNDER_AND_SNAPSHOT
+}
 
 /// Estimated peak resident memory of one run of `experiment` (bytes).
 pub fn estimate_bytes(experiment: &Experiment) -> u64 {
-    BASE_BYTES + experiment.population.founders * BYTES_PER_FOUNDER
+    BASE_BYTES + experiment.population.founders * bytes_per_founder(experiment)
 }
 
 /// Memory available to bondsim: the smaller of the kernel's MemAvailable and a cgroup limit.
@@ -40,10 +55,15 @@ pub fn check_memory(experiment: &Experiment, runs_at_once: usize) -> anyhow::Res
     if need > available {
         let what = if runs_at_once > 1 { format!("{runs_at_once} runs at once of ") } else { String::new() };
         return Err(OutputRefused(format!(
-            "population.founders = {}: {what}this experiment needs an estimated {:.1} GB of memory ({} KB per founder, measured), but {:.1} GB is available; use fewer founders{}",
+            "population.founders = {}: {what}this experiment needs an estimated {:.1} GB of memory ({:.1} KB per founder, from measured runs{}), but {:.1} GB is available; use fewer founders{}",
             experiment.population.founders,
             gb(need),
-            BYTES_PER_FOUNDER / 1024,
+            bytes_per_founder(experiment) as f64 / 1024.0,
+            if bytes_per_founder(experiment) > BYTES_PER_FOUNDER {
+                ", with the snapshots a checkpoint interval holds"
+            } else {
+                ""
+            },
             gb(available),
             if runs_at_once > 1 { ", fewer threads (runs at once) or more memory" } else { " or a machine with more memory" }
         ))
@@ -62,8 +82,21 @@ mod tests {
         assert!(check_memory(&experiment, 1).is_ok());
         experiment.population.founders = 20_000_000;
         let available = available_bytes().expect("Linux reports available memory");
-        assert!(estimate_bytes(&experiment) > available, "this test expects less than 117 GB of memory");
+        assert!(estimate_bytes(&experiment) > available, "this test expects less than 57 GB of memory");
         let message = check_memory(&experiment, 1).unwrap_err().to_string();
         assert!(message.contains("population.founders = 20000000") && message.contains("GB"), "{message}");
+    }
+
+    #[test]
+    fn snapshots_held_for_a_checkpoint_interval_count() {
+        let mut experiment = Experiment::default();
+        experiment.population.founders = 1_000_000;
+        experiment.record.agents_every_ticks = 52;
+        experiment.record.checkpoint_every_ticks = 0;
+        let streaming = estimate_bytes(&experiment);
+        assert_eq!(streaming, BASE_BYTES + 1_000_000 * BYTES_PER_FOUNDER);
+        // Five snapshots in an interval of 260 ticks are held until the segment is written.
+        experiment.record.checkpoint_every_ticks = 260;
+        assert_eq!(estimate_bytes(&experiment), streaming + 5 * 1_000_000 * HELD_BYTES_PER_FOUNDER_AND_SNAPSHOT);
     }
 }
