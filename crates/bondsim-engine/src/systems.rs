@@ -116,7 +116,7 @@ pub struct SocialField {
 }
 
 /// The metrics row's per-agent values, in roster order: a buffer kept from tick to tick (at a
-/// million agents, 72 MB that would otherwise be allocated and freed every tick).
+/// million agents, 64 MB that would otherwise be allocated and freed every tick).
 #[derive(Resource, Debug, Default)]
 pub struct MetricsBuffer(Vec<Option<AgentMetrics>>);
 
@@ -530,8 +530,9 @@ fn end_bond(
     recorder: &mut Recorder,
     tally: &mut TickTally,
 ) -> Option<Bond> {
-    let (agent_a, agent_b) = graph.ids(graph.bonds.get(edge.index()).copied().flatten().as_ref()?);
     let bond = graph.remove_bond(edge)?;
+    // The agents are still there (only the bond went).
+    let (agent_a, agent_b) = graph.ids(&bond);
     tally.bonds_ended += 1;
     recorder.0.bond_events.push(BondEventRow {
         tick,
