@@ -115,10 +115,23 @@ pub struct SocialField {
     pub singles: Vec<u8>,
 }
 
-/// The metrics row's per-agent values, in roster order: a buffer kept from tick to tick (at a
-/// million agents, 64 MB that would otherwise be allocated and freed every tick).
-#[derive(Resource, Debug, Default)]
-pub struct MetricsBuffer(Vec<Option<AgentMetrics>>);
+/// Agents per block in the per-agent phases that gather references or values before working on
+/// them in parallel: a block's worth (a few MB) is held at a time, not a million agents' worth.
+const BLOCK_AGENTS: usize = 65_536;
+
+/// Runs `work` on each item in parallel, a block of [`BLOCK_AGENTS`] items at a time (the items
+/// are references into the ECS, which its iterator hands out one by one).
+fn for_each_in_blocks<T: Send>(mut items: impl Iterator<Item = T>, work: impl Fn(&mut T) + Sync + Send) {
+    let mut block = Vec::new();
+    loop {
+        block.extend(items.by_ref().take(BLOCK_AGENTS));
+        if block.is_empty() {
+            return;
+        }
+        block.par_iter_mut().for_each(&work);
+        block.clear();
+    }
+}
 
 fn is_close(kind: BondKind) -> bool {
     matches!(kind, BondKind::ParentChild | BondKind::Romantic | BondKind::CloseFriend)
@@ -741,9 +754,8 @@ pub fn update_stress_and_health(
 ) {
     let p = &params.0;
     let clock = *clock;
-    let mut rows: Vec<_> =
-        agents.iter_mut().map(|(pe, ph, at, wb)| (pe, ph.into_inner(), at, wb.into_inner())).collect();
-    rows.par_iter_mut().for_each(|(person, physiology, attachment, wellbeing)| {
+    let rows = agents.iter_mut().map(|(pe, ph, at, wb)| (pe, ph.into_inner(), at, wb.into_inner()));
+    for_each_in_blocks(rows, |(person, physiology, attachment, wellbeing)| {
         let social = &field.slots[person.node.index()];
         let n = &mut physiology.0;
         let wm = &attachment.0;
@@ -771,11 +783,10 @@ pub fn caregiving_and_development(
 ) {
     let p = &params.0;
     let clock = *clock;
-    let mut rows: Vec<_> = agents
+    let rows = agents
         .iter_mut()
-        .map(|(pe, ph, at, ca, hi, ex)| (pe, ph.into_inner(), at.into_inner(), ca.into_inner(), hi.into_inner(), ex))
-        .collect();
-    rows.par_iter_mut().for_each(|(person, physiology, attachment, care, history, exposure)| {
+        .map(|(pe, ph, at, ca, hi, ex)| (pe, ph.into_inner(), at.into_inner(), ca.into_inner(), hi.into_inner(), ex));
+    for_each_in_blocks(rows, |(person, physiology, attachment, care, history, exposure)| {
         let social = &field.slots[person.node.index()];
         let n = &mut physiology.0;
         let wm = &mut attachment.0;
@@ -1106,7 +1117,6 @@ fn give_birth(world: &mut World, mother: Member, params: &bondsim_model::Params,
 
 /// Population aggregates every tick; agent snapshots at the snapshot interval.
 pub fn record_tick(world: &mut World) {
-    let mut values = std::mem::take(&mut world.get_resource_or_insert_with(MetricsBuffer::default).0);
     let clock = *world.resource::<Clock>();
     let tally = *world.resource::<TickTally>();
     let adult_years = world.resource::<ModelParams>().0.life.adult_years;
@@ -1121,33 +1131,37 @@ pub fn record_tick(world: &mut World) {
     let graph = world.resource::<SocialGraph>();
     row.bonds = graph.bond_count() as u64;
     row.couples = graph.bonds.par_iter().flatten().filter(|b| b.state.kind == BondKind::Romantic).count() as u64;
-    // Each agent's values fetched in parallel, then summed in roster order (the same sums, to
-    // the bit, at any thread count).
+    // Each agent's values fetched in parallel, a block of the roster at a time, then summed in
+    // roster order (the same sums, to the bit, at any thread count and block size).
     let members = &world.resource::<Roster>().members;
-    members
-        .par_iter()
-        .map(|m| {
-            let e = world.entity(m.entity);
-            let (person, ph, at, wb) =
-                (e.get::<Person>()?, e.get::<Physiology>()?, e.get::<Attachment>()?, e.get::<Wellbeing>()?);
-            let means = [ph.0.oxytocin, ph.0.dopamine, ph.0.cortisol, ph.0.allostatic_load, wb.loneliness, wb.health];
-            let adult = clock.age_years(person.birth_tick) >= adult_years;
-            Some((means, person.generation, adult, at.0.category()))
-        })
-        .collect_into_vec(&mut values);
+    let mut values: Vec<Option<AgentMetrics>> = Vec::with_capacity(BLOCK_AGENTS.min(members.len()));
     let mut categories = [0u64; 4];
-    for &(means, generation, adult, category) in values.iter().flatten() {
-        row.population += 1;
-        row.mean_oxytocin += means[0];
-        row.mean_dopamine += means[1];
-        row.mean_cortisol += means[2];
-        row.mean_allostatic_load += means[3];
-        row.mean_loneliness += means[4];
-        row.mean_health += means[5];
-        row.max_generation = row.max_generation.max(generation);
-        if adult {
-            row.adults += 1;
-            categories[category as usize] += 1;
+    for block in members.chunks(BLOCK_AGENTS) {
+        block
+            .par_iter()
+            .map(|m| {
+                let e = world.entity(m.entity);
+                let (person, ph, at, wb) =
+                    (e.get::<Person>()?, e.get::<Physiology>()?, e.get::<Attachment>()?, e.get::<Wellbeing>()?);
+                let means =
+                    [ph.0.oxytocin, ph.0.dopamine, ph.0.cortisol, ph.0.allostatic_load, wb.loneliness, wb.health];
+                let adult = clock.age_years(person.birth_tick) >= adult_years;
+                Some((means, person.generation, adult, at.0.category()))
+            })
+            .collect_into_vec(&mut values);
+        for &(means, generation, adult, category) in values.iter().flatten() {
+            row.population += 1;
+            row.mean_oxytocin += means[0];
+            row.mean_dopamine += means[1];
+            row.mean_cortisol += means[2];
+            row.mean_allostatic_load += means[3];
+            row.mean_loneliness += means[4];
+            row.mean_health += means[5];
+            row.max_generation = row.max_generation.max(generation);
+            if adult {
+                row.adults += 1;
+                categories[category as usize] += 1;
+            }
         }
     }
     let n = row.population.max(1) as f64;
@@ -1167,7 +1181,6 @@ pub fn record_tick(world: &mut World) {
     row.adult_anxious_share = categories[Category::Anxious as usize] as f64 / adults;
     row.adult_avoidant_share = categories[Category::Avoidant as usize] as f64 / adults;
     row.adult_disorganised_share = categories[Category::Disorganised as usize] as f64 / adults;
-    world.resource_mut::<MetricsBuffer>().0 = values;
     world.resource_mut::<Recorder>().0.metrics.push(row);
     // The snapshot's rows are built when they are drained, a slice of the roster at a time
     // (`Simulation::drain_output`): at a million agents they would be about a gigabyte at once.
