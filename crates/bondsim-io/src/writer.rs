@@ -121,8 +121,7 @@ impl DatasetWriter {
             // of a snapshot's writing time and made the files larger.
             let mut props = WriterProperties::builder()
                 .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).expect("valid level")))
-                .set_dictionary_enabled(false)
-                .set_max_row_group_row_count(Some(262_144));
+                .set_dictionary_enabled(false);
             for column in schema.fields().iter().filter(|f| matches!(f.data_type(), DataType::Dictionary(..))) {
                 props = props.set_column_dictionary_enabled(ColumnPath::from(column.name().as_str()), true);
             }
