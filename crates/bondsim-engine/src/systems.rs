@@ -87,7 +87,8 @@ pub struct FieldSlot {
     pub felt_closeness: f64,
     pub synchronous_hours_per_week: f64,
     pub reward_sum: f64,
-    pub partner: Option<(NodeIndex, u64)>,
+    /// The partner's node (the id is the graph's: `SocialGraph::id`).
+    pub partner: Option<NodeIndex>,
     pub partner_strength: f64,
     /// Strongest secure, synchronous close bond: strength × synchrony × partner security.
     pub secure_bond: f64,
@@ -110,9 +111,9 @@ pub struct SocialField {
     /// Each bond's contact weight this tick, indexed by edge slot (0 for free slots): computed
     /// once, read by the per-agent sums and by the bond pass.
     pub weights: Vec<f64>,
-    /// Who could start a couple this tick, a byte per node (`SINGLE_*`), set by
-    /// `break_and_partner` from the view and the slots.
-    pub singles: Vec<u8>,
+    /// Who could start a couple this tick, a byte per node, set by `break_and_partner` from the
+    /// view and the slots.
+    pub singles: Vec<Single>,
 }
 
 /// Agents per block in the per-agent phases that gather references or values before working on
@@ -514,7 +515,7 @@ pub fn learn_from_contact(
                 slot.close_bonds += 1;
             }
             if state.kind == BondKind::Romantic {
-                slot.partner = Some((other, graph.id(other)));
+                slot.partner = Some(other);
                 slot.partner_strength = state.strength;
             }
             if matches!(state.kind, BondKind::Romantic | BondKind::CloseFriend) {
@@ -584,9 +585,9 @@ pub fn break_and_partner(
         .map(|node| {
             let (me, social) = (&slots[node], &field.slots[node]);
             match (me.age_years(&clock) >= adult_years && social.partner.is_none(), me.female) {
-                (false, _) => SINGLE_NONE,
-                (true, false) => SINGLE_MAN,
-                (true, true) => SINGLE_WOMAN,
+                (false, _) => Single::No,
+                (true, false) => Single::Man,
+                (true, true) => Single::Woman,
             }
         })
         .collect_into_vec(&mut field.singles);
@@ -656,9 +657,14 @@ pub fn break_and_partner(
 
 /// An agent's byte in `SocialField::singles`: not an unpartnered adult, or an unpartnered adult
 /// man or woman.
-const SINGLE_NONE: u8 = 0;
-const SINGLE_MAN: u8 = 1;
-const SINGLE_WOMAN: u8 = 2;
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Single {
+    #[default]
+    No,
+    Man,
+    Woman,
+}
 
 /// What happens to a bond this tick, if anything.
 #[derive(Debug, Clone, Copy)]
@@ -676,7 +682,7 @@ fn fate(
     bond: &Bond,
     graph: &SocialGraph,
     slots: &[AgentSlot],
-    singles: &[u8],
+    singles: &[Single],
     p: &bondsim_model::Params,
     clock: &Clock,
 ) -> Option<Fate> {
@@ -699,7 +705,7 @@ fn fate(
         BondKind::CloseFriend | BondKind::Friend => {
             // A woman and a man, both adult and unpartnered, at most 15 years apart.
             let (single_a, single_b) = (singles[bond.a.index()], singles[bond.b.index()]);
-            let eligible = single_a != SINGLE_NONE && single_b != SINGLE_NONE && single_a != single_b && {
+            let eligible = single_a != Single::No && single_b != Single::No && single_a != single_b && {
                 let (a, b) = ends();
                 (a.age_years(clock) - b.age_years(clock)).abs() < 15.0
             };
