@@ -3,7 +3,9 @@
 //! `cargo bench --bench scale`. Prints, from each run's manifest and dataset, agent-ticks and
 //! ticks per second, peak resident memory per agent, output bytes and Parquet bytes per agent
 //! snapshot row; then the 100,000 run again without snapshots (`record.agents_every_ticks = 0`),
-//! which gives the share of run time that recording snapshots costs. `BONDSIM_SCALE=10k,100k`
+//! which gives the share of run time that recording snapshots costs. The 10k run is made five
+//! times and the 100k runs at 2 threads three times each; the table shows the run of median wall
+//! time (all wall times go to stderr). `BONDSIM_SCALE=10k,100k`
 //! runs a subset. The 1M run takes about 5 minutes and 2.3 GB on the 2-core machine.
 
 use std::path::{Path, PathBuf};
@@ -15,17 +17,20 @@ struct Case {
     threads: u32,
     /// Agents and network recorded every `SNAPSHOT_EVERY` ticks, as the config says; or not at all.
     snapshots: bool,
+    /// Runs of the case; the table shows the one of median wall time. Short runs vary by a
+    /// third on the 2-core machine, and the recording share is a difference of two runs.
+    runs: usize,
 }
 
 /// The bench configs' `record.agents_every_ticks` (the first snapshot is at that tick).
 const SNAPSHOT_EVERY: u32 = 52;
 
 const CASES: &[Case] = &[
-    Case { label: "10k", config: "configs/bench-10k.toml", threads: 2, snapshots: true },
-    Case { label: "100k", config: "configs/bench-100k.toml", threads: 2, snapshots: true },
-    Case { label: "100k", config: "configs/bench-100k.toml", threads: 1, snapshots: true },
-    Case { label: "1m", config: "configs/bench-1m.toml", threads: 2, snapshots: true },
-    Case { label: "100k", config: "configs/bench-100k.toml", threads: 2, snapshots: false },
+    Case { label: "10k", config: "configs/bench-10k.toml", threads: 2, snapshots: true, runs: 5 },
+    Case { label: "100k", config: "configs/bench-100k.toml", threads: 2, snapshots: true, runs: 3 },
+    Case { label: "100k", config: "configs/bench-100k.toml", threads: 1, snapshots: true, runs: 1 },
+    Case { label: "1m", config: "configs/bench-1m.toml", threads: 2, snapshots: true, runs: 1 },
+    Case { label: "100k", config: "configs/bench-100k.toml", threads: 2, snapshots: false, runs: 3 },
 ];
 
 /// The config of a case: the file itself, or a copy without snapshots next to the run's output.
@@ -72,22 +77,33 @@ fn main() {
         }
         let name = format!("{}-{}t{}", case.label, case.threads, if case.snapshots { "" } else { "-no-snapshots" });
         let out = out_root.join(&name);
-        let status = Command::new(env!("CARGO_BIN_EXE_bondsim"))
-            .arg("run")
-            .arg(config_of(&root, case, &out))
-            .arg("--out")
-            .arg(&out)
-            .args(["--overwrite", "--quiet", "--threads"])
-            .arg(case.threads.to_string())
-            .status()
-            .expect("bondsim runs");
-        assert!(status.success(), "{} failed: {status}", case.config);
-        let m = json(&out.join("manifest.json"));
+        let mut manifests: Vec<serde_json::Value> = (0..case.runs)
+            .map(|_| {
+                let status = Command::new(env!("CARGO_BIN_EXE_bondsim"))
+                    .arg("run")
+                    .arg(config_of(&root, case, &out))
+                    .arg("--out")
+                    .arg(&out)
+                    .args(["--overwrite", "--quiet", "--threads"])
+                    .arg(case.threads.to_string())
+                    .status()
+                    .expect("bondsim runs");
+                assert!(status.success(), "{} failed: {status}", case.config);
+                json(&out.join("manifest.json"))
+            })
+            .collect();
+        let wall_of = |m: &serde_json::Value| m["wall_seconds"].as_f64().unwrap_or(f64::NAN);
+        manifests.sort_by(|a, b| wall_of(a).total_cmp(&wall_of(b)));
+        if case.runs > 1 {
+            let walls: Vec<String> = manifests.iter().map(|m| format!("{:.2}", wall_of(m))).collect();
+            eprintln!("{name}: {} runs, wall seconds {}", case.runs, walls.join(", "));
+        }
+        let m = &manifests[manifests.len() / 2];
         let f = |k: &str| m[k].as_f64().unwrap_or(f64::NAN);
         let (ticks, agent_ticks, wall, rss) = (f("ticks"), f("agent_ticks"), f("wall_seconds"), f("peak_rss_bytes"));
         let mean_agents = agent_ticks / ticks;
-        let (agent_rows, agent_bytes) = table_rows_and_bytes(&m, "agents");
-        let (network_rows, _) = table_rows_and_bytes(&m, "network");
+        let (agent_rows, agent_bytes) = table_rows_and_bytes(m, "agents");
+        let (network_rows, _) = table_rows_and_bytes(m, "network");
         let snapshots = (ticks / f64::from(SNAPSHOT_EVERY)).floor();
         if case.label == "100k" && case.threads == 2 {
             *(if case.snapshots { &mut with_snapshots } else { &mut without }) = Some(wall);
@@ -123,7 +139,7 @@ fn main() {
     }
     if let (Some(with), Some(without)) = (with_snapshots, without) {
         println!(
-            "\nRecording snapshots at 100k, 2 threads: {:.1} % of run time ({with:.1} s with, {without:.1} s without)",
+            "\nRecording snapshots at 100k, 2 threads: {:.1} % of run time (medians: {with:.1} s with, {without:.1} s without)",
             100.0 * (with - without) / with
         );
     }
