@@ -4,6 +4,8 @@
 
 use bevy_ecs::prelude::{Entity, Resource};
 use bondsim_model::{BondKind, BondState};
+
+use crate::adjacency::Adjacency;
 use petgraph::stable_graph::{EdgeIndex, NodeIndex, StableUnGraph};
 use rayon::slice::ParallelSliceMut;
 
@@ -47,10 +49,10 @@ pub struct SocialGraph {
     /// Indexed by `EdgeIndex::index()`; `None` where the edge slot is free.
     pub bonds: Vec<Option<Bond>>,
     /// Each node's bonds as edge indices in ascending order, kept with every change: degrees,
-    /// neighbours and bond checks read this flat list instead of walking petgraph's linked
-    /// adjacency (the walk was a fifth of a tick's time at 100,000 agents), and its order does
+    /// neighbours and bond checks read these flat lists instead of walking petgraph's linked
+    /// adjacency (the walk was a fifth of a tick's time at 100,000 agents), and their order does
     /// not depend on insertion history, which a checkpoint does not keep.
-    adjacency: Vec<Vec<EdgeIndex>>,
+    adjacency: Adjacency,
 }
 
 impl SocialGraph {
@@ -78,28 +80,7 @@ impl SocialGraph {
     }
 
     pub fn degree(&self, node: NodeIndex) -> usize {
-        self.adjacency.get(node.index()).map_or(0, Vec::len)
-    }
-
-    fn list(&mut self, node: NodeIndex) -> &mut Vec<EdgeIndex> {
-        let i = node.index();
-        if self.adjacency.len() <= i {
-            self.adjacency.resize_with(i + 1, Vec::new);
-        }
-        &mut self.adjacency[i]
-    }
-
-    fn link(&mut self, node: NodeIndex, edge: EdgeIndex) {
-        let list = self.list(node);
-        let at = list.binary_search(&edge).unwrap_or_else(|at| at);
-        list.insert(at, edge);
-    }
-
-    fn unlink(&mut self, node: NodeIndex, edge: EdgeIndex) {
-        let list = self.list(node);
-        if let Ok(at) = list.binary_search(&edge) {
-            list.remove(at);
-        }
+        self.adjacency.len(node)
     }
 
     pub fn are_bonded(&self, a: NodeIndex, b: NodeIndex) -> bool {
@@ -120,8 +101,8 @@ impl SocialGraph {
         );
         let (a, b) = if ia < ib { (na, nb) } else { (nb, na) };
         let edge = self.graph.add_edge(a, b, ());
-        self.link(a, edge);
-        self.link(b, edge);
+        self.adjacency.insert(a, edge);
+        self.adjacency.insert(b, edge);
         let slot = edge.index();
         if self.bonds.len() <= slot {
             self.bonds.resize(slot + 1, None);
@@ -133,8 +114,8 @@ impl SocialGraph {
     pub fn remove_bond(&mut self, edge: EdgeIndex) -> Option<Bond> {
         self.graph.remove_edge(edge)?;
         let bond = self.bonds[edge.index()].take()?;
-        self.unlink(bond.a, edge);
-        self.unlink(bond.b, edge);
+        self.adjacency.remove(bond.a, edge);
+        self.adjacency.remove(bond.b, edge);
         Some(bond)
     }
 
@@ -150,7 +131,7 @@ impl SocialGraph {
 
     /// The edge indices of a node's bonds, in ascending order.
     pub fn bonds_of(&self, node: NodeIndex) -> &[EdgeIndex] {
-        self.adjacency.get(node.index()).map_or(&[], Vec::as_slice)
+        self.adjacency.get(node)
     }
 
     /// A neighbour of `node` drawn with probability proportional to the strength of its bond
@@ -233,11 +214,11 @@ impl SocialGraph {
             degrees[bond.a.index()] += 1;
             degrees[bond.b.index()] += 1;
         }
-        let mut adjacency: Vec<Vec<EdgeIndex>> = degrees.into_iter().map(Vec::with_capacity).collect();
+        let mut adjacency = Adjacency::with_degrees(&degrees);
         for (slot, bond) in bonds.iter().enumerate() {
             if let Some(bond) = bond {
-                adjacency[bond.a.index()].push(EdgeIndex::new(slot));
-                adjacency[bond.b.index()].push(EdgeIndex::new(slot));
+                adjacency.push(bond.a, EdgeIndex::new(slot));
+                adjacency.push(bond.b, EdgeIndex::new(slot));
             }
         }
         Self { graph, bonds, adjacency }
@@ -403,8 +384,8 @@ mod tests {
         let mut sim = small_run(10);
         assert_eq!(sim.check_invariants(), Ok(()));
         let mut graph = sim.world_mut().resource_mut::<SocialGraph>();
-        let node = graph.adjacency.iter().position(|bonds| bonds.len() >= 2).expect("someone has two bonds");
-        graph.adjacency[node].swap(0, 1);
+        let node = graph.adjacency.nodes().find(|&n| graph.degree(n) >= 2).expect("someone has two bonds");
+        graph.adjacency.get_mut(node).swap(0, 1);
         let err = sim.check_invariants().expect_err("out of order");
         assert!(err.contains("increasing edge-index order"), "{err}");
     }

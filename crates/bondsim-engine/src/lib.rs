@@ -6,6 +6,7 @@
 //! byte-identical at any thread count. The engine calls the rules of `bondsim-model` and hands
 //! plain rows ([`output`]) to whoever records them; it does no I/O.
 
+mod adjacency;
 pub mod components;
 pub mod graph;
 pub mod invariants;
