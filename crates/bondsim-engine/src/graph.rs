@@ -9,7 +9,7 @@ use crate::adjacency::Adjacency;
 use petgraph::stable_graph::{EdgeIndex, NodeIndex, StableUnGraph};
 use rayon::slice::ParallelSliceMut;
 
-/// One bond: its endpoints and its state, in 64 bytes (a million agents hold about nine million
+/// One bond: its endpoints and its state, in 40 bytes (levels in single precision) (a million agents hold about nine million
 /// bonds, and the bond phases stream the table several times a tick). `a` is the end with the
 /// smaller agent id, so in a parent–child bond the parent (ids are given in birth order); the
 /// agents' ids are kept once per node ([`SocialGraph::id`]), not per bond.
@@ -19,10 +19,10 @@ pub struct Bond {
     pub b: NodeIndex,
     pub state: BondState,
     /// Reward of this tick's contact (0–1), for the partners' tonic dopamine.
-    pub reward: f64,
+    pub reward: f32,
 }
 
-const _: () = assert!(size_of::<Bond>() == 64);
+const _: () = assert!(size_of::<Bond>() == 40);
 
 /// What a graph node carries: the agent's entity and its id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -137,8 +137,10 @@ impl SocialGraph {
     /// A neighbour of `node` drawn with probability proportional to the strength of its bond
     /// (`u` uniform in [0, 1)): people are introduced through their closer bonds.
     pub fn neighbour_by_strength(&self, node: NodeIndex, u: f64) -> Option<NodeIndex> {
-        let ends =
-            self.bonds_of(node).iter().filter_map(|e| self.bonds[e.index()].map(|b| (b.state.strength, b.other(node))));
+        let ends = self
+            .bonds_of(node)
+            .iter()
+            .filter_map(|e| self.bonds[e.index()].map(|b| (f64::from(b.state.strength), b.other(node))));
         // The bonds are read once (they sit at random places) into a copy on the stack, and the
         // draw walks the copy twice; more bonds than it holds are walked in place.
         let mut copy = [(0.0, NodeIndex::end()); 48];

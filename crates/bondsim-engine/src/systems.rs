@@ -109,8 +109,8 @@ pub struct SocialField {
     /// The novelty part of contact weights by bond age in ticks (`novelty_table`).
     pub novelty: Vec<f64>,
     /// Each bond's contact weight this tick, indexed by edge slot (0 for free slots): computed
-    /// once, read by the per-agent sums and by the bond pass.
-    pub weights: Vec<f64>,
+    /// once, read by the per-agent sums and by the bond pass; single precision, like the bond.
+    pub weights: Vec<f32>,
     /// Who could start a couple this tick, a byte per node, set by `break_and_partner` from the
     /// view and the slots.
     pub singles: Vec<Single>,
@@ -247,7 +247,7 @@ fn lose_strongest_close_bond(world: &mut World, member: Member, params: &bondsim
         agent_a: member.id,
         agent_b: other_id,
         kind: bond.state.kind,
-        strength: bond.state.strength,
+        strength: f64::from(bond.state.strength),
         bond_age_ticks: clock.tick - i64::from(bond.state.formed_tick),
     });
 }
@@ -428,7 +428,7 @@ pub fn share_contact_time(
                 let novelty = novelty.get(age_ticks).copied().unwrap_or_else(|| {
                     rules::novelty((clock.tick - i64::from(b.state.formed_tick)) as f64 * clock.dt_years, p)
                 });
-                rules::contact_weight_with_novelty(b.state.kind, b.state.strength, novelty)
+                rules::contact_weight_with_novelty(b.state.kind, f64::from(b.state.strength), novelty) as f32
             })
         })
         .collect_into_vec(&mut field.weights);
@@ -439,7 +439,7 @@ pub fn share_contact_time(
     let weights = &field.weights;
     (0..view.slots.len())
         .into_par_iter()
-        .map(|node| graph.bonds_of(NodeIndex::new(node)).iter().map(|e| weights[e.index()]).sum())
+        .map(|node| graph.bonds_of(NodeIndex::new(node)).iter().map(|e| f64::from(weights[e.index()])).sum())
         .collect_into_vec(&mut field.weight_sums);
 }
 
@@ -471,26 +471,29 @@ pub fn learn_from_contact(
     graph.bonds.par_iter_mut().enumerate().for_each(|(edge, bond)| {
         let Some(bond) = bond else { return };
         let (a, b) = (&slots[bond.a.index()], &slots[bond.b.index()]);
-        let w = weights[edge];
+        let w = f64::from(weights[edge]);
         let offer_a = a.budget_hours_per_week * w / weight_sums[bond.a.index()];
         let offer_b = b.budget_hours_per_week * w / weight_sums[bond.b.index()];
         let hours_per_week = offer_a.min(offer_b);
-        let familiarity = rules::familiarity(bond.state.total_contact_hours, p);
-        bond.state.contact_hours = hours_per_week * clock.weeks_per_tick;
-        bond.state.synchrony = rules::synchrony(
+        // Computed in double precision, stored in single (`BondState`).
+        let total_contact_hours = f64::from(bond.state.total_contact_hours);
+        let familiarity = rules::familiarity(total_contact_hours, p);
+        let contact_hours = hours_per_week * clock.weeks_per_tick;
+        let synchrony = rules::synchrony(
             [a.avoidance, b.avoidance],
             [a.cortisol, b.cortisol],
             [a.disorganisation, b.disorganisation],
             familiarity,
         );
-        let reward =
-            rules::contact_reward(hours_per_week, bond.state.synchrony, [a.receptor_density, b.receptor_density], p);
+        let reward = rules::contact_reward(hours_per_week, synchrony, [a.receptor_density, b.receptor_density], p);
+        bond.state.contact_hours = contact_hours as f32;
+        bond.state.synchrony = synchrony as f32;
         rules::learn_bond(&mut bond.state, reward, &rates);
         if bond.state.kind.is_chosen() {
-            bond.state.kind = rules::chosen_kind(bond.state.strength, p);
+            bond.state.kind = rules::chosen_kind(f64::from(bond.state.strength), p);
         }
-        bond.state.total_contact_hours += bond.state.contact_hours;
-        bond.reward = reward;
+        bond.state.total_contact_hours = (total_contact_hours + contact_hours) as f32;
+        bond.reward = reward as f32;
     });
     // Each agent gathers its own bonds in edge-index order (its adjacency is sorted): parallel
     // over agents, and the same sums, to the bit, as adding bond by bond.
@@ -500,32 +503,34 @@ pub fn learn_from_contact(
         for edge in graph.bonds_of(me) {
             let Some(bond) = &graph.bonds[edge.index()] else { continue };
             let state = &bond.state;
-            let sync_hours = state.contact_hours / clock.weeks_per_tick * state.synchrony;
+            let (strength, synchrony, contact_hours) =
+                (f64::from(state.strength), f64::from(state.synchrony), f64::from(state.contact_hours));
+            let sync_hours = contact_hours / clock.weeks_per_tick * synchrony;
             let age_ticks = tick - i64::from(state.formed_tick);
             // In a parent–child bond the parent is `a` (the older, with the smaller id).
             let (other, i_am_parent) = if bond.a == me { (bond.b, true) } else { (bond.a, false) };
             // The other partner's row is read only for the bonds that need it (a random read).
             let them = || &slots[other.index()];
             slot.bonds += 1;
-            slot.felt_closeness += state.strength * state.kind.closeness_weight();
+            slot.felt_closeness += strength * state.kind.closeness_weight();
             slot.synchronous_hours_per_week += sync_hours;
-            slot.reward_sum += bond.reward;
+            slot.reward_sum += f64::from(bond.reward);
             slot.longest_bond_ticks = slot.longest_bond_ticks.max(age_ticks);
             if is_close(state.kind) {
                 slot.close_bonds += 1;
             }
             if state.kind == BondKind::Romantic {
                 slot.partner = Some(other);
-                slot.partner_strength = state.strength;
+                slot.partner_strength = strength;
             }
             if matches!(state.kind, BondKind::Romantic | BondKind::CloseFriend) {
                 let them = them();
                 let partner_security = 1.0 - 0.5 * (them.anxiety + them.avoidance);
-                slot.secure_bond = slot.secure_bond.max(state.strength * state.synchrony * partner_security);
+                slot.secure_bond = slot.secure_bond.max(strength * synchrony * partner_security);
             }
             if state.kind == BondKind::ParentChild && !i_am_parent {
                 let them = them();
-                let h = state.contact_hours;
+                let h = contact_hours;
                 slot.care_hours += h;
                 slot.care_sensitivity += h * them.sensitivity;
                 slot.care_anxiety += h * them.anxiety;
@@ -554,7 +559,7 @@ fn end_bond(
         agent_a,
         agent_b,
         kind: bond.state.kind,
-        strength: bond.state.strength,
+        strength: f64::from(bond.state.strength),
         bond_age_ticks: tick - i64::from(bond.state.formed_tick),
     });
     Some(bond)
@@ -614,8 +619,9 @@ pub fn break_and_partner(
                 // Losing a partner is a stress spike (claim 7), half that of a death.
                 for node in [bond.a, bond.b] {
                     if let Ok((mut physiology, _, _)) = agents.get_mut(graph.entity(node)) {
-                        physiology.0.cortisol =
-                            rules::unit(physiology.0.cortisol + 0.5 * p.stress.bereavement_spike * state.strength);
+                        physiology.0.cortisol = rules::unit(
+                            physiology.0.cortisol + 0.5 * p.stress.bereavement_spike * f64::from(state.strength),
+                        );
                     }
                 }
                 // For their children under 18 the separation is a negative life event.
@@ -636,7 +642,7 @@ pub fn break_and_partner(
                         agent_a,
                         agent_b,
                         kind: BondKind::Romantic,
-                        strength: state.strength,
+                        strength: f64::from(state.strength),
                         bond_age_ticks: clock.tick - i64::from(state.formed_tick),
                     });
                 }
@@ -695,11 +701,11 @@ fn fate(
         stream(clock.seed, Purpose::Bond, pair_key(id_a, id_b), clock.tick as u64).random::<f64>()
     };
     match state.kind {
-        kind if kind.is_chosen() && state.strength < p.bonds.break_strength => Some(Fate::Break),
+        kind if kind.is_chosen() && f64::from(state.strength) < p.bonds.break_strength => Some(Fate::Break),
         BondKind::Romantic => {
             let (a, b) = ends();
             let insecurity = [0.5 * (a.anxiety + a.avoidance), 0.5 * (b.anxiety + b.avoidance)];
-            let hazard = rules::separation_per_year(state.strength, insecurity, &p.bonds);
+            let hazard = rules::separation_per_year(f64::from(state.strength), insecurity, &p.bonds);
             (draw() < per_tick(hazard, clock.dt_years)).then_some(Fate::Separate)
         }
         BondKind::CloseFriend | BondKind::Friend => {
@@ -710,7 +716,8 @@ fn fate(
                 (a.age_years(clock) - b.age_years(clock)).abs() < 15.0
             };
             // Attraction grows with the friendship: full rate from close-friend strength up.
-            let rate = p.bonds.partnering_per_year * (state.strength / p.bonds.close_friend_strength).min(1.0);
+            let rate =
+                p.bonds.partnering_per_year * (f64::from(state.strength) / p.bonds.close_friend_strength).min(1.0);
             (eligible && draw() < per_tick(rate, clock.dt_years)).then_some(Fate::Partner)
         }
         _ => None,
@@ -906,7 +913,7 @@ pub fn apply_deaths(world: &mut World) {
                 agent_a: survivor_id,
                 agent_b: member.id,
                 kind: bond.state.kind,
-                strength: bond.state.strength,
+                strength: f64::from(bond.state.strength),
                 bond_age_ticks: age,
             });
         }
@@ -943,7 +950,7 @@ fn record_death(world: &mut World, member: Member, hazard: f64, clock: Clock) {
 
 fn bereave(world: &mut World, survivor: Entity, lost: &BondState, params: &bondsim_model::Params, clock: Clock) {
     let close = is_close(lost.kind);
-    let spike = params.stress.bereavement_spike * lost.strength * lost.kind.closeness_weight() / 1.5;
+    let spike = params.stress.bereavement_spike * f64::from(lost.strength) * lost.kind.closeness_weight() / 1.5;
     let age = world.get::<Person>(survivor).map(|p| clock.age_years(p.birth_tick)).unwrap_or(0.0);
     if let Some(mut physiology) = world.get_mut::<Physiology>(survivor) {
         physiology.0.cortisol = rules::unit(physiology.0.cortisol + spike);
@@ -957,7 +964,7 @@ fn bereave(world: &mut World, survivor: Entity, lost: &BondState, params: &bonds
     }
     if close && let Some(mut attachment) = world.get_mut::<Attachment>(survivor) {
         let plasticity = rules::plasticity(age, &params.development);
-        rules::loss_shift(&mut attachment.0, plasticity, lost.strength, &params.development);
+        rules::loss_shift(&mut attachment.0, plasticity, f64::from(lost.strength), &params.development);
     }
 }
 
@@ -972,7 +979,7 @@ fn partner_of(graph: &SocialGraph, node: NodeIndex) -> Option<(NodeIndex, f64, u
         let bond = graph.bonds[e.index()]?;
         (bond.state.kind == BondKind::Romantic).then(|| {
             let other = bond.other(node);
-            (other, bond.state.strength, graph.id(other))
+            (other, f64::from(bond.state.strength), graph.id(other))
         })
     })
 }
@@ -1222,10 +1229,10 @@ fn network_rows(world: &World, clock: Clock, members: &[Member]) -> Vec<NetworkR
                             agent_a: m.id,
                             agent_b: graph.id(b.b),
                             kind: b.state.kind,
-                            strength: b.state.strength,
-                            value: b.state.value,
-                            synchrony: b.state.synchrony,
-                            contact_hours: b.state.contact_hours,
+                            strength: f64::from(b.state.strength),
+                            value: f64::from(b.state.value),
+                            synchrony: f64::from(b.state.synchrony),
+                            contact_hours: f64::from(b.state.contact_hours),
                             formed_tick: i64::from(b.state.formed_tick),
                             bond_age_ticks: clock.tick - i64::from(b.state.formed_tick),
                         },

@@ -13,8 +13,9 @@ use serde::{Deserialize, Serialize};
 use crate::IoError;
 use crate::writer::TableSummary;
 
-/// Bumped when the layout of a checkpoint changes; older checkpoints are refused.
-pub const CHECKPOINT_FORMAT: u32 = 2;
+/// Bumped when the layout of a checkpoint changes; older checkpoints are refused (3: bond levels
+/// in single precision).
+pub const CHECKPOINT_FORMAT: u32 = 3;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Checkpoint {

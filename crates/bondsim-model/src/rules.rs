@@ -65,10 +65,13 @@ pub fn contact_reward(contact_hours_per_week: f64, synchrony: f64, receptor_dens
 /// ones, so bonds are partner-specific (each has its own value) and enduring. Returns the
 /// reward-prediction error.
 pub fn learn_bond(bond: &mut BondState, reward: f64, rates: &BondRates) -> f64 {
-    let rpe = reward - bond.value;
+    // Computed in double precision, stored in single (`BondState`).
+    let value = f64::from(bond.value);
+    let rpe = reward - value;
     let rate = if rpe > 0.0 { rates.learning } else { rates.extinction };
-    bond.value = unit(bond.value + rate * rpe);
-    bond.strength = unit(relax(bond.strength, bond.value, rates.consolidation));
+    let value = unit(value + rate * rpe);
+    bond.value = value as f32;
+    bond.strength = unit(relax(f64::from(bond.strength), value, rates.consolidation)) as f32;
     rpe
 }
 

@@ -137,18 +137,19 @@ impl WorkingModel {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct BondState {
     pub kind: BondKind,
-    pub strength: f64,
-    pub value: f64,
-    pub synchrony: f64,
+    pub strength: f32,
+    pub value: f32,
+    pub synchrony: f32,
     /// Contact this tick (hours).
-    pub contact_hours: f64,
+    pub contact_hours: f32,
     /// Contact summed over the bond's life (hours).
-    pub total_contact_hours: f64,
+    pub total_contact_hours: f32,
     pub formed_tick: u32,
 }
 
 impl BondState {
     pub fn new(kind: BondKind, strength: f64, tick: u32) -> Self {
+        let strength = strength as f32;
         Self {
             kind,
             strength,
