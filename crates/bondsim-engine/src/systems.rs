@@ -46,30 +46,81 @@ pub fn tick_schedule() -> Schedule {
 }
 
 /// What the bond phases read about each agent, indexed by graph node: a flat copy so that the
-/// parallel passes over bonds never touch the ECS. One cache line per agent: the bond passes
-/// read two agents' rows for every bond, at places the graph decides.
+/// parallel passes over bonds never touch the ECS. Half a cache line per agent: the bond passes
+/// read two agents' rows for every bond, at places the graph decides. Levels are stored in
+/// single precision and read as `f64`.
 #[derive(Debug, Clone, Copy, Default)]
-#[repr(C, align(64))]
+#[repr(C, align(32))]
 pub struct AgentSlot {
-    pub anxiety: f64,
-    pub avoidance: f64,
-    pub disorganisation: f64,
-    pub cortisol: f64,
-    pub receptor_density: f64,
-    pub sensitivity: f64,
-    pub budget_hours_per_week: f64,
-    /// The tick of birth (`i32`, so that the row fits a cache line: the config allows at most
-    /// about 2.9 million ticks, and founders are born at most 110 years before tick 0).
-    pub birth_tick: i32,
-    pub female: bool,
+    anxiety: f32,
+    avoidance: f32,
+    disorganisation: f32,
+    cortisol: f32,
+    receptor_density: f32,
+    sensitivity: f32,
+    budget_hours_per_week: f32,
+    /// The tick of birth times two, plus one for a woman (the config allows at most about 2.9
+    /// million ticks, and founders are born at most 110 years before tick 0: it fits an `i32`).
+    born_female: i32,
 }
 
-// The row is one cache line; a field more would make it two.
-const _: () = assert!(size_of::<AgentSlot>() == 64);
+// The row is half a cache line; a field more would make it two rows' worth.
+const _: () = assert!(size_of::<AgentSlot>() == 32);
 
 impl AgentSlot {
+    fn new(attachment: &WorkingModel, physiology: &Neuro, sensitivity: f64, budget: f64, person: &Person) -> Self {
+        let birth_tick = i32::try_from(person.birth_tick)
+            .ok()
+            .and_then(|t| t.checked_mul(2))
+            .expect("ticks fit an i32: the config allows at most 2,000 years of 6-hour ticks");
+        Self {
+            anxiety: attachment.anxiety as f32,
+            avoidance: attachment.avoidance as f32,
+            disorganisation: attachment.disorganisation as f32,
+            cortisol: physiology.cortisol as f32,
+            receptor_density: physiology.receptor_density as f32,
+            sensitivity: sensitivity as f32,
+            budget_hours_per_week: budget as f32,
+            born_female: birth_tick + i32::from(person.sex == Sex::Female),
+        }
+    }
+
+    pub fn anxiety(&self) -> f64 {
+        f64::from(self.anxiety)
+    }
+
+    pub fn avoidance(&self) -> f64 {
+        f64::from(self.avoidance)
+    }
+
+    pub fn disorganisation(&self) -> f64 {
+        f64::from(self.disorganisation)
+    }
+
+    pub fn cortisol(&self) -> f64 {
+        f64::from(self.cortisol)
+    }
+
+    pub fn receptor_density(&self) -> f64 {
+        f64::from(self.receptor_density)
+    }
+
+    /// Caregiving sensitivity (as a parent).
+    pub fn sensitivity(&self) -> f64 {
+        f64::from(self.sensitivity)
+    }
+
+    /// Social time this agent offers a week, shared among its bonds by contact weight.
+    pub fn budget_hours_per_week(&self) -> f64 {
+        f64::from(self.budget_hours_per_week)
+    }
+
+    pub fn female(&self) -> bool {
+        self.born_female & 1 == 1
+    }
+
     pub fn age_years(&self, clock: &Clock) -> f64 {
-        clock.age_years(i64::from(self.birth_tick))
+        clock.age_years(i64::from(self.born_female >> 1))
     }
 }
 
@@ -300,18 +351,13 @@ pub fn refresh_agent_view(
     view.slots.resize(graph.node_bound(), AgentSlot::default());
     for (person, physiology, attachment, care, exposure) in &agents {
         let isolation = if clock.tick < exposure.isolated_until { exposure.contact_factor } else { 1.0 };
-        view.slots[person.node.index()] = AgentSlot {
-            anxiety: attachment.0.anxiety,
-            avoidance: attachment.0.avoidance,
-            disorganisation: attachment.0.disorganisation,
-            cortisol: physiology.0.cortisol,
-            receptor_density: physiology.0.receptor_density,
-            sensitivity: care.sensitivity,
-            budget_hours_per_week: params.0.contact.weekly_social_hours * isolation,
-            birth_tick: i32::try_from(person.birth_tick)
-                .expect("ticks fit an i32: the config allows at most 2,000 years of 6-hour ticks"),
-            female: person.sex == Sex::Female,
-        };
+        view.slots[person.node.index()] = AgentSlot::new(
+            &attachment.0,
+            &physiology.0,
+            care.sensitivity,
+            params.0.contact.weekly_social_hours * isolation,
+            person,
+        );
     }
 }
 
@@ -365,7 +411,7 @@ pub fn meet_new_people(
             if rng.random::<f64>() >= 0.5f64.powf(age_gap / p.age_similarity_years) {
                 return None;
             }
-            let openness = 1.0 - 0.25 * (me.avoidance + them.avoidance);
+            let openness = 1.0 - 0.25 * (me.avoidance() + them.avoidance());
             if other == m.node || their_age < 3.0 || rng.random::<f64>() >= openness {
                 return None;
             }
@@ -472,20 +518,20 @@ pub fn learn_from_contact(
         let Some(bond) = bond else { return };
         let (a, b) = (&slots[bond.a.index()], &slots[bond.b.index()]);
         let w = f64::from(weights[edge]);
-        let offer_a = a.budget_hours_per_week * w / weight_sums[bond.a.index()];
-        let offer_b = b.budget_hours_per_week * w / weight_sums[bond.b.index()];
+        let offer_a = a.budget_hours_per_week() * w / weight_sums[bond.a.index()];
+        let offer_b = b.budget_hours_per_week() * w / weight_sums[bond.b.index()];
         let hours_per_week = offer_a.min(offer_b);
         // Computed in double precision, stored in single (`BondState`).
         let total_contact_hours = f64::from(bond.state.total_contact_hours);
         let familiarity = rules::familiarity(total_contact_hours, p);
         let contact_hours = hours_per_week * clock.weeks_per_tick;
         let synchrony = rules::synchrony(
-            [a.avoidance, b.avoidance],
-            [a.cortisol, b.cortisol],
-            [a.disorganisation, b.disorganisation],
+            [a.avoidance(), b.avoidance()],
+            [a.cortisol(), b.cortisol()],
+            [a.disorganisation(), b.disorganisation()],
             familiarity,
         );
-        let reward = rules::contact_reward(hours_per_week, synchrony, [a.receptor_density, b.receptor_density], p);
+        let reward = rules::contact_reward(hours_per_week, synchrony, [a.receptor_density(), b.receptor_density()], p);
         bond.state.contact_hours = contact_hours as f32;
         bond.state.synchrony = synchrony as f32;
         rules::learn_bond(&mut bond.state, reward, &rates);
@@ -525,17 +571,17 @@ pub fn learn_from_contact(
             }
             if matches!(state.kind, BondKind::Romantic | BondKind::CloseFriend) {
                 let them = them();
-                let partner_security = 1.0 - 0.5 * (them.anxiety + them.avoidance);
+                let partner_security = 1.0 - 0.5 * (them.anxiety() + them.avoidance());
                 slot.secure_bond = slot.secure_bond.max(strength * synchrony * partner_security);
             }
             if state.kind == BondKind::ParentChild && !i_am_parent {
                 let them = them();
                 let h = contact_hours;
                 slot.care_hours += h;
-                slot.care_sensitivity += h * them.sensitivity;
-                slot.care_anxiety += h * them.anxiety;
-                slot.care_avoidance += h * them.avoidance;
-                slot.care_fear += h * them.disorganisation.max(them.cortisol);
+                slot.care_sensitivity += h * them.sensitivity();
+                slot.care_anxiety += h * them.anxiety();
+                slot.care_avoidance += h * them.avoidance();
+                slot.care_fear += h * them.disorganisation().max(them.cortisol());
             }
         }
     });
@@ -589,7 +635,7 @@ pub fn break_and_partner(
         .into_par_iter()
         .map(|node| {
             let (me, social) = (&slots[node], &field.slots[node]);
-            match (me.age_years(&clock) >= adult_years && social.partner.is_none(), me.female) {
+            match (me.age_years(&clock) >= adult_years && social.partner.is_none(), me.female()) {
                 (false, _) => Single::No,
                 (true, false) => Single::Man,
                 (true, true) => Single::Woman,
@@ -704,7 +750,7 @@ fn fate(
         kind if kind.is_chosen() && f64::from(state.strength) < p.bonds.break_strength => Some(Fate::Break),
         BondKind::Romantic => {
             let (a, b) = ends();
-            let insecurity = [0.5 * (a.anxiety + a.avoidance), 0.5 * (b.anxiety + b.avoidance)];
+            let insecurity = [0.5 * (a.anxiety() + a.avoidance()), 0.5 * (b.anxiety() + b.avoidance())];
             let hazard = rules::separation_per_year(f64::from(state.strength), insecurity, &p.bonds);
             (draw() < per_tick(hazard, clock.dt_years)).then_some(Fate::Separate)
         }
