@@ -24,6 +24,11 @@ use crate::tables::{self, SCHEMA_VERSION};
 /// Rows buffered per table before they are handed to the Parquet writer as one batch.
 const BATCH_ROWS: usize = 65_536;
 
+/// A row group is closed at this many bytes of encoded data (or at the writer's default of
+/// 1,048,576 rows, whichever comes first): the open row group of each table is held in memory
+/// until it closes, and a million agents' snapshot rows are about 70 MB encoded.
+const ROW_GROUP_BYTES: usize = 32 << 20;
+
 /// What identifies a run's files: stored in every file's key-value metadata.
 #[derive(Debug, Clone)]
 pub struct RunMeta {
@@ -121,6 +126,7 @@ impl DatasetWriter {
             // of a snapshot's writing time and made the files larger.
             let mut props = WriterProperties::builder()
                 .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).expect("valid level")))
+                .set_max_row_group_bytes(Some(ROW_GROUP_BYTES))
                 .set_dictionary_enabled(false);
             for column in schema.fields().iter().filter(|f| matches!(f.data_type(), DataType::Dictionary(..))) {
                 props = props.set_column_dictionary_enabled(ColumnPath::from(column.name().as_str()), true);
