@@ -289,8 +289,8 @@ fn simulate(
         manifest.agent_ticks = agent_ticks;
         if every > 0 && (tick.is_multiple_of(every) || tick == ticks) {
             let mut writer = DatasetWriter::create(out, &meta, part)?;
-            writer.write(std::mem::take(&mut pending))?;
-            add_summaries(&mut tables, writer.finish()?);
+            let rows = std::mem::take(&mut pending);
+            add_summaries(&mut tables, sim.install(|| writer.write(rows).and_then(|()| writer.finish()))?);
             part += 1;
             if tick < ticks {
                 save_checkpoint(spec, &mut sim, config, part, agent_ticks, seconds(), &tables, &pending)?;
@@ -313,7 +313,7 @@ fn simulate(
     }
     progress.finish();
     if let Some(writer) = streaming {
-        add_summaries(&mut tables, writer.finish()?);
+        add_summaries(&mut tables, sim.install(|| writer.finish())?);
     }
     manifest.tables = tables;
     Ok(())

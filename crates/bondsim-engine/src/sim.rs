@@ -216,19 +216,28 @@ impl Simulation {
     /// Hands the rows recorded since the last call to `sink`: first the tick's events and
     /// metrics, then a due snapshot in slices of the roster (agent rows and edge-list rows in
     /// id order, slice after slice), so that a snapshot of a million agents is never held whole.
-    /// Stops at the sink's first error.
-    pub fn drain_output<E>(&mut self, mut sink: impl FnMut(Output) -> Result<(), E>) -> Result<(), E> {
-        sink(std::mem::take(&mut self.world.resource_mut::<Recorder>().0))?;
+    /// The sink runs on the simulation's thread pool, so a writer that works in parallel uses
+    /// its threads rather than a pool of its own. Stops at the sink's first error.
+    pub fn drain_output<E: Send>(&mut self, mut sink: impl FnMut(Output) -> Result<(), E> + Send) -> Result<(), E> {
+        let events = std::mem::take(&mut self.world.resource_mut::<Recorder>().0);
+        self.pool.install(|| sink(events))?;
         if !std::mem::take(&mut self.world.resource_mut::<SnapshotDue>().0) {
             return Ok(());
         }
         let clock = *self.world.resource::<Clock>();
-        let Self { world, pool, .. } = self;
+        let (world, pool) = (&self.world, &self.pool);
         for slice in world.resource::<Roster>().members.chunks(SNAPSHOT_SLICE_MEMBERS) {
-            let (agents, network) = pool.install(|| systems::snapshot_slice(world, clock, slice));
-            sink(Output { agents, network, ..Output::default() })?;
+            pool.install(|| {
+                let (agents, network) = systems::snapshot_slice(world, clock, slice);
+                sink(Output { agents, network, ..Output::default() })
+            })?;
         }
         Ok(())
+    }
+
+    /// Runs `work` on the simulation's thread pool (for the writer's work between drains).
+    pub fn install<R: Send>(&self, work: impl FnOnce() -> R + Send) -> R {
+        self.pool.install(work)
     }
 
     /// Read access for tests and tools that inspect the state directly.

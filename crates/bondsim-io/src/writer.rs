@@ -8,15 +8,20 @@
 
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use arrow_array::RecordBatch;
-use arrow_schema::DataType;
+use arrow_schema::{DataType, SchemaRef};
 use bondsim_engine::Output;
 use parquet::arrow::ArrowWriter;
+use parquet::arrow::arrow_writer::{ArrowColumnChunk, ArrowColumnWriter, ArrowRowGroupWriterFactory, compute_leaves};
 use parquet::basic::{Compression, ZstdLevel};
+use parquet::errors::ParquetError;
 use parquet::file::metadata::KeyValue;
 use parquet::file::properties::WriterProperties;
+use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::types::ColumnPath;
+use rayon::prelude::*;
 
 use crate::IoError;
 use crate::tables::{self, SCHEMA_VERSION};
@@ -24,9 +29,13 @@ use crate::tables::{self, SCHEMA_VERSION};
 /// Rows buffered per table before they are handed to the Parquet writer as one batch.
 const BATCH_ROWS: usize = 65_536;
 
-/// A row group is closed at this many bytes of encoded data (or at the writer's default of
-/// 1,048,576 rows, whichever comes first): the open row group of each table is held in memory
-/// until it closes, and a million agents' snapshot rows are about 70 MB encoded.
+/// A row group is closed after the batch that brings it to this many rows (the Parquet
+/// writer's default; a multiple of `BATCH_ROWS`, so exactly this many)...
+const ROW_GROUP_ROWS: usize = 1 << 20;
+
+/// ... or to this many bytes of encoded data, whichever comes first: the open row group of each
+/// table is held in memory until it closes, and a million agents' snapshot rows are about 70 MB
+/// encoded.
 const ROW_GROUP_BYTES: usize = 32 << 20;
 
 /// What identifies a run's files: stored in every file's key-value metadata.
@@ -55,7 +64,11 @@ struct TableWriter {
     temp_path: PathBuf,
     final_path: PathBuf,
     relative: String,
-    writer: ArrowWriter<File>,
+    schema: SchemaRef,
+    file: SerializedFileWriter<File>,
+    columns: ArrowRowGroupWriterFactory,
+    /// The open row group: a writer per column, and its rows so far.
+    open: Option<(Vec<ArrowColumnWriter>, usize)>,
     rows: u64,
 }
 
@@ -77,10 +90,48 @@ impl TableWriter {
         for chunk in rows[..ready].chunks(BATCH_ROWS) {
             let batch = to_batch(chunk);
             self.rows += batch.num_rows() as u64;
-            self.writer.write(&batch).map_err(|e| IoError::parquet(&self.temp_path, e))?;
+            self.write_batch(&batch).map_err(|e| IoError::parquet(&self.temp_path, e))?;
         }
         // The rest moves to a vector of its own size, and the written rows' memory is released.
         *rows = rows.split_off(ready);
+        Ok(())
+    }
+
+    /// Encodes a batch into the open row group, each column on its own task of the pool the
+    /// caller runs in (the simulation's: `Simulation::drain_output`, `Simulation::install`), and
+    /// closes the row group when it is full. The encoding is the Parquet writer's, column by
+    /// column, so the bytes do not depend on the threads.
+    fn write_batch(&mut self, batch: &RecordBatch) -> Result<(), ParquetError> {
+        let (writers, rows) = match &mut self.open {
+            Some(open) => open,
+            none => none.insert((self.columns.create_column_writers(self.file.flushed_row_groups().len())?, 0)),
+        };
+        let mut leaves = Vec::with_capacity(writers.len());
+        for (field, column) in self.schema.fields().iter().zip(batch.columns()) {
+            leaves.extend(compute_leaves(field, column)?);
+        }
+        let done: Vec<Result<(), ParquetError>> =
+            writers.par_iter_mut().zip(leaves.par_iter()).map(|(writer, leaf)| writer.write(leaf)).collect();
+        done.into_iter().collect::<Result<(), _>>()?;
+        *rows += batch.num_rows();
+        let bytes: usize = writers.iter().map(ArrowColumnWriter::get_estimated_total_bytes).sum();
+        if *rows >= ROW_GROUP_ROWS || bytes >= ROW_GROUP_BYTES {
+            self.close_row_group()?;
+        }
+        Ok(())
+    }
+
+    /// Closes the open row group, if any: its column chunks, closed in parallel, are appended to
+    /// the file in column order.
+    fn close_row_group(&mut self) -> Result<(), ParquetError> {
+        let Some((writers, _)) = self.open.take() else { return Ok(()) };
+        let chunks: Vec<Result<ArrowColumnChunk, ParquetError>> =
+            writers.into_par_iter().map(ArrowColumnWriter::close).collect();
+        let mut row_group = self.file.next_row_group()?;
+        for chunk in chunks {
+            chunk?.append_to_row_group(&mut row_group)?;
+        }
+        row_group.close()?;
         Ok(())
     }
 }
@@ -126,7 +177,6 @@ impl DatasetWriter {
             // of a snapshot's writing time and made the files larger.
             let mut props = WriterProperties::builder()
                 .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).expect("valid level")))
-                .set_max_row_group_bytes(Some(ROW_GROUP_BYTES))
                 .set_dictionary_enabled(false);
             for column in schema.fields().iter().filter(|f| matches!(f.data_type(), DataType::Dictionary(..))) {
                 props = props.set_column_dictionary_enabled(ColumnPath::from(column.name().as_str()), true);
@@ -142,10 +192,23 @@ impl DatasetWriter {
                     KeyValue::new("bondsim.config".into(), meta.config_toml.clone()),
                 ]))
                 .build();
-            let writer =
-                ArrowWriter::try_new(file, schema, Some(props)).map_err(|e| IoError::parquet(&temp_path, e))?;
+            // The Arrow writer sets the file up (its schema and the Arrow schema in the metadata);
+            // the columns are then encoded through its lower-level parts (`write_batch`).
+            let (file, columns) = ArrowWriter::try_new(file, Arc::clone(&schema), Some(props))
+                .and_then(ArrowWriter::into_serialized_writer)
+                .map_err(|e| IoError::parquet(&temp_path, e))?;
             let relative = final_path.strip_prefix(root).unwrap_or(&final_path).to_string_lossy().into_owned();
-            tables.push(TableWriter { name, temp_path, final_path, relative, writer, rows: 0 });
+            tables.push(TableWriter {
+                name,
+                temp_path,
+                final_path,
+                relative,
+                schema,
+                file,
+                columns,
+                open: None,
+                rows: 0,
+            });
         }
         Ok(Self { tables, pending: Output::default() })
     }
@@ -156,6 +219,7 @@ impl DatasetWriter {
         self.flush(false)
     }
 
+    /// Writes each table's whole batches (all its rows if `all`).
     fn flush(&mut self, all: bool) -> Result<(), IoError> {
         let p = &mut self.pending;
         for table in &mut self.tables {
@@ -177,8 +241,11 @@ impl DatasetWriter {
     pub fn finish(mut self) -> Result<Vec<(String, TableSummary)>, IoError> {
         self.flush(true)?;
         let mut summaries = Vec::with_capacity(self.tables.len());
-        for table in self.tables {
-            let file = table.writer.into_inner().map_err(|e| IoError::parquet(&table.temp_path, e))?;
+        for mut table in self.tables {
+            let file = table
+                .close_row_group()
+                .and_then(|()| table.file.into_inner())
+                .map_err(|e| IoError::parquet(&table.temp_path, e))?;
             file.sync_all().map_err(|e| IoError::io(&table.temp_path, e))?;
             drop(file);
             fs::rename(&table.temp_path, &table.final_path).map_err(|e| IoError::io(&table.final_path, e))?;
@@ -186,5 +253,86 @@ impl DatasetWriter {
             summaries.push((table.name.to_string(), TableSummary { path: table.relative, rows: table.rows, bytes }));
         }
         Ok(summaries)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use arrow_array::cast::AsArray;
+    use arrow_array::types::{Float64Type, UInt64Type};
+    use bondsim_engine::output::NetworkRow;
+    use bondsim_model::BondKind;
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+    use super::*;
+
+    /// Writes `rows` as a run's network table, handed over in slices as a snapshot drains, and
+    /// returns the file's row-group sizes and its `agent_a` and `strength` columns.
+    fn write_network(rows: &[NetworkRow]) -> (Vec<usize>, Vec<u64>, Vec<f64>) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let meta = RunMeta {
+            run_id: "t".into(),
+            partition: "run=t".into(),
+            seed: 1,
+            config_toml: String::new(),
+            tick_days: 7.0,
+        };
+        let mut writer = DatasetWriter::create(dir.path(), &meta, 0).expect("writer");
+        for slice in rows.chunks(100_000) {
+            writer.write(Output { network: slice.to_vec(), ..Output::default() }).expect("write");
+        }
+        let summaries = writer.finish().expect("finish");
+        let (_, network) = summaries.iter().find(|(table, _)| table == "network").expect("network table");
+        assert_eq!(network.rows, rows.len() as u64);
+        let reader = ParquetRecordBatchReaderBuilder::try_new(File::open(dir.path().join(&network.path)).expect("file"))
+            .expect("parquet");
+        let groups = reader.metadata().row_groups().iter().map(|g| g.num_rows() as usize).collect();
+        let (mut ids, mut strengths) = (Vec::new(), Vec::new());
+        for batch in reader.build().expect("reader") {
+            let batch = batch.expect("batch");
+            ids.extend(batch.column_by_name("agent_a").expect("agent_a").as_primitive::<UInt64Type>().values());
+            strengths.extend(batch.column_by_name("strength").expect("strength").as_primitive::<Float64Type>().values());
+        }
+        (groups, ids, strengths)
+    }
+
+    /// Row `i`; with a non-zero `noise`, most columns carry bits that do not compress.
+    fn row(i: u64, noise: u64) -> NetworkRow {
+        let level = |salt: u64| (noise.rotate_left(salt as u32) % 1_000_003) as f64 / 1_000_003.0;
+        NetworkRow {
+            tick: 1,
+            agent_a: i ^ noise,
+            agent_b: (i + 1) ^ noise.rotate_left(17),
+            kind: BondKind::Friend,
+            strength: level(0),
+            value: level(7),
+            synchrony: level(23),
+            contact_hours: level(41),
+            formed_tick: (noise >> 20) as i64,
+            bond_age_ticks: (noise.rotate_left(31) >> 20) as i64,
+        }
+    }
+
+    #[test]
+    fn a_table_past_the_row_limit_is_split_into_full_row_groups_and_keeps_every_row_in_order() {
+        let rows: Vec<NetworkRow> = (0..ROW_GROUP_ROWS as u64 + 1_000).map(|i| row(i, 0)).collect();
+        let (groups, ids, strengths) = write_network(&rows);
+        assert_eq!(groups, vec![ROW_GROUP_ROWS, 1_000]);
+        assert_eq!(ids, rows.iter().map(|r| r.agent_a).collect::<Vec<_>>());
+        assert_eq!(strengths, rows.iter().map(|r| r.strength).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn rows_that_encode_large_close_their_row_group_at_the_byte_limit_on_a_batch_boundary() {
+        // Values that do not compress: about 60 encoded bytes a row, so 32 MiB come well
+        // before 1,048,576 rows.
+        let noise = |i: u64| i.wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(29);
+        let rows: Vec<NetworkRow> = (0..ROW_GROUP_ROWS as u64).map(|i| row(i, noise(i))).collect();
+        let (groups, ids, strengths) = write_network(&rows);
+        assert!(groups.len() >= 2, "split by bytes: {groups:?}");
+        assert!(groups[..groups.len() - 1].iter().all(|&g| g < ROW_GROUP_ROWS && g % BATCH_ROWS == 0), "{groups:?}");
+        assert_eq!(groups.iter().sum::<usize>(), rows.len());
+        assert_eq!(ids, rows.iter().map(|r| r.agent_a).collect::<Vec<_>>());
+        assert_eq!(strengths, rows.iter().map(|r| r.strength).collect::<Vec<_>>());
     }
 }
