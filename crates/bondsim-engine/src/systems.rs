@@ -129,26 +129,72 @@ pub struct AgentView {
     pub slots: Vec<AgentSlot>,
 }
 
-/// What each agent's bonds add up to this tick, indexed by graph node.
+/// What each agent's bonds add up to this tick, indexed by graph node: summed in double
+/// precision (`FieldSums`), stored in single (60 bytes a row; the gather writes one per agent
+/// per tick, and the phases after it read them).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct FieldSlot {
     pub bonds: u32,
     /// Parent–child, romantic and close-friend bonds: the support clique.
     pub close_bonds: u32,
-    pub felt_closeness: f64,
-    pub synchronous_hours_per_week: f64,
-    pub reward_sum: f64,
     /// The partner's node (the id is the graph's: `SocialGraph::id`).
     pub partner: Option<NodeIndex>,
-    pub partner_strength: f64,
+    /// The age of the agent's oldest bond, in ticks.
+    pub longest_bond_ticks: i32,
+    pub felt_closeness: f32,
+    pub synchronous_hours_per_week: f32,
+    pub reward_sum: f32,
+    pub partner_strength: f32,
     /// Strongest secure, synchronous close bond: strength × synchrony × partner security.
-    pub secure_bond: f64,
-    pub care_hours: f64,
-    pub care_sensitivity: f64,
-    pub care_anxiety: f64,
-    pub care_avoidance: f64,
-    pub care_fear: f64,
-    pub longest_bond_ticks: i64,
+    pub secure_bond: f32,
+    pub care_hours: f32,
+    pub care_sensitivity: f32,
+    pub care_anxiety: f32,
+    pub care_avoidance: f32,
+    pub care_fear: f32,
+}
+
+const _: () = assert!(size_of::<FieldSlot>() == 60);
+
+/// A `FieldSlot` while an agent's bonds are summed into it.
+#[derive(Debug, Default)]
+struct FieldSums {
+    bonds: u32,
+    close_bonds: u32,
+    partner: Option<NodeIndex>,
+    longest_bond_ticks: i64,
+    felt_closeness: f64,
+    synchronous_hours_per_week: f64,
+    reward_sum: f64,
+    partner_strength: f64,
+    secure_bond: f64,
+    care_hours: f64,
+    care_sensitivity: f64,
+    care_anxiety: f64,
+    care_avoidance: f64,
+    care_fear: f64,
+}
+
+impl FieldSums {
+    fn into_slot(self) -> FieldSlot {
+        FieldSlot {
+            bonds: self.bonds,
+            close_bonds: self.close_bonds,
+            partner: self.partner,
+            // A bond's age is bounded by the run's ticks, which fit an `i32` (see `AgentSlot`).
+            longest_bond_ticks: i32::try_from(self.longest_bond_ticks).expect("ticks fit an i32"),
+            felt_closeness: self.felt_closeness as f32,
+            synchronous_hours_per_week: self.synchronous_hours_per_week as f32,
+            reward_sum: self.reward_sum as f32,
+            partner_strength: self.partner_strength as f32,
+            secure_bond: self.secure_bond as f32,
+            care_hours: self.care_hours as f32,
+            care_sensitivity: self.care_sensitivity as f32,
+            care_anxiety: self.care_anxiety as f32,
+            care_avoidance: self.care_avoidance as f32,
+            care_fear: self.care_fear as f32,
+        }
+    }
 }
 
 #[derive(Resource, Debug, Default)]
@@ -546,6 +592,7 @@ pub fn learn_from_contact(
     let graph = &*graph;
     field.slots.par_iter_mut().enumerate().for_each(|(node, slot)| {
         let me = NodeIndex::new(node);
+        let mut sums = FieldSums::default();
         for edge in graph.bonds_of(me) {
             let Some(bond) = &graph.bonds[edge.index()] else { continue };
             let state = &bond.state;
@@ -557,33 +604,34 @@ pub fn learn_from_contact(
             let (other, i_am_parent) = if bond.a == me { (bond.b, true) } else { (bond.a, false) };
             // The other partner's row is read only for the bonds that need it (a random read).
             let them = || &slots[other.index()];
-            slot.bonds += 1;
-            slot.felt_closeness += strength * state.kind.closeness_weight();
-            slot.synchronous_hours_per_week += sync_hours;
-            slot.reward_sum += f64::from(bond.reward);
-            slot.longest_bond_ticks = slot.longest_bond_ticks.max(age_ticks);
+            sums.bonds += 1;
+            sums.felt_closeness += strength * state.kind.closeness_weight();
+            sums.synchronous_hours_per_week += sync_hours;
+            sums.reward_sum += f64::from(bond.reward);
+            sums.longest_bond_ticks = sums.longest_bond_ticks.max(age_ticks);
             if is_close(state.kind) {
-                slot.close_bonds += 1;
+                sums.close_bonds += 1;
             }
             if state.kind == BondKind::Romantic {
-                slot.partner = Some(other);
-                slot.partner_strength = strength;
+                sums.partner = Some(other);
+                sums.partner_strength = strength;
             }
             if matches!(state.kind, BondKind::Romantic | BondKind::CloseFriend) {
                 let them = them();
                 let partner_security = 1.0 - 0.5 * (them.anxiety() + them.avoidance());
-                slot.secure_bond = slot.secure_bond.max(strength * synchrony * partner_security);
+                sums.secure_bond = sums.secure_bond.max(strength * synchrony * partner_security);
             }
             if state.kind == BondKind::ParentChild && !i_am_parent {
                 let them = them();
                 let h = contact_hours;
-                slot.care_hours += h;
-                slot.care_sensitivity += h * them.sensitivity();
-                slot.care_anxiety += h * them.anxiety();
-                slot.care_avoidance += h * them.avoidance();
-                slot.care_fear += h * them.disorganisation().max(them.cortisol());
+                sums.care_hours += h;
+                sums.care_sensitivity += h * them.sensitivity();
+                sums.care_anxiety += h * them.anxiety();
+                sums.care_avoidance += h * them.avoidance();
+                sums.care_fear += h * them.disorganisation().max(them.cortisol());
             }
         }
+        *slot = sums.into_slot();
     });
 }
 
@@ -818,12 +866,13 @@ pub fn update_stress_and_health(
         let social = &field.slots[person.node.index()];
         let n = &mut physiology.0;
         let wm = &attachment.0;
-        let ot_target = rules::oxytocin_target(social.synchronous_hours_per_week, n.receptor_density, &p.neuro);
+        let ot_target =
+            rules::oxytocin_target(f64::from(social.synchronous_hours_per_week), n.receptor_density, &p.neuro);
         n.oxytocin = rules::relax(n.oxytocin, ot_target, per_tick(p.neuro.oxytocin_relax_per_year, clock.dt_years));
-        let mean_reward = if social.bonds > 0 { social.reward_sum / f64::from(social.bonds) } else { 0.0 };
+        let mean_reward = if social.bonds > 0 { f64::from(social.reward_sum) / f64::from(social.bonds) } else { 0.0 };
         n.dopamine = rules::dopamine_level(mean_reward, &p.neuro);
         let desired = rules::desired_closeness(wm.anxiety, wm.avoidance, &p.stress);
-        wellbeing.loneliness = rules::loneliness(social.felt_closeness, desired);
+        wellbeing.loneliness = rules::loneliness(f64::from(social.felt_closeness), desired);
         let target = rules::cortisol_target(wellbeing.loneliness, n.oxytocin, p.neuro.oxytocin_baseline, &p.stress);
         n.cortisol = rules::update_cortisol(n.cortisol, target, n.gr_sensitivity, clock.dt_years, &p.stress);
         n.allostatic_load = rules::update_allostatic_load(n.allostatic_load, n.cortisol, clock.dt_years, &p.stress);
@@ -853,8 +902,13 @@ pub fn caregiving_and_development(
         let plasticity = rules::plasticity(age, &p.development);
         let support = if clock.tick < exposure.supported_until { exposure.sensitivity_boost } else { 0.0 };
         care.sensitivity = rules::unit(
-            rules::caregiving_sensitivity(wm, n.cortisol, n.oxytocin, social.partner_strength, &p.caregiving)
-                + care.sensitivity_offset
+            rules::caregiving_sensitivity(
+                wm,
+                n.cortisol,
+                n.oxytocin,
+                f64::from(social.partner_strength),
+                &p.caregiving,
+            ) + care.sensitivity_offset
                 + support,
         );
         let mut rng = stream(clock.seed, Purpose::Experience, person.id, clock.tick as u64);
@@ -885,7 +939,7 @@ pub fn caregiving_and_development(
             let target = rules::adult_target(wm, care.experience);
             rules::develop(wm, target, plasticity, clock.dt_years, &p.development);
             rules::resolve(wm, clock.dt_years, &p.development);
-            rules::repair(wm, social.secure_bond, plasticity, clock.dt_years, &p.development);
+            rules::repair(wm, f64::from(social.secure_bond), plasticity, clock.dt_years, &p.development);
         }
         let before = age - clock.dt_years;
         if before < 1.0 && age >= 1.0 {
@@ -897,18 +951,18 @@ pub fn caregiving_and_development(
         history.earned_security = age >= 18.0
             && history.category_age1.is_some_and(|c| c != Category::Secure)
             && wm.category() == Category::Secure;
-        history.longest_bond_ticks = history.longest_bond_ticks.max(social.longest_bond_ticks);
+        history.longest_bond_ticks = history.longest_bond_ticks.max(i64::from(social.longest_bond_ticks));
     });
 }
 
 fn caregiving_received(social: &FieldSlot, orphan_care: f64) -> CaregivingReceived {
     if social.care_hours > 0.0 {
-        let h = social.care_hours;
+        let h = f64::from(social.care_hours);
         CaregivingReceived {
-            quality: social.care_sensitivity / h,
-            caregiver_anxiety: social.care_anxiety / h,
-            caregiver_avoidance: social.care_avoidance / h,
-            caregiver_fear: social.care_fear / h,
+            quality: f64::from(social.care_sensitivity) / h,
+            caregiver_anxiety: f64::from(social.care_anxiety) / h,
+            caregiver_avoidance: f64::from(social.care_avoidance) / h,
+            caregiver_fear: f64::from(social.care_fear) / h,
         }
     } else {
         // No living parent: care from others, of a fixed (configurable) quality.

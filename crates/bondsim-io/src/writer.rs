@@ -284,14 +284,16 @@ mod tests {
         let summaries = writer.finish().expect("finish");
         let (_, network) = summaries.iter().find(|(table, _)| table == "network").expect("network table");
         assert_eq!(network.rows, rows.len() as u64);
-        let reader = ParquetRecordBatchReaderBuilder::try_new(File::open(dir.path().join(&network.path)).expect("file"))
-            .expect("parquet");
+        let reader =
+            ParquetRecordBatchReaderBuilder::try_new(File::open(dir.path().join(&network.path)).expect("file"))
+                .expect("parquet");
         let groups = reader.metadata().row_groups().iter().map(|g| g.num_rows() as usize).collect();
         let (mut ids, mut strengths) = (Vec::new(), Vec::new());
         for batch in reader.build().expect("reader") {
             let batch = batch.expect("batch");
             ids.extend(batch.column_by_name("agent_a").expect("agent_a").as_primitive::<UInt64Type>().values());
-            strengths.extend(batch.column_by_name("strength").expect("strength").as_primitive::<Float64Type>().values());
+            strengths
+                .extend(batch.column_by_name("strength").expect("strength").as_primitive::<Float64Type>().values());
         }
         (groups, ids, strengths)
     }
