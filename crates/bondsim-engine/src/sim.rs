@@ -7,7 +7,7 @@ use petgraph::stable_graph::NodeIndex;
 use rand::RngExt;
 use rand_distr::{Distribution, Normal};
 
-use crate::components::{Attachment, Care, Exposure, History, Person, Physiology, Wellbeing};
+use crate::components::{Attachment, Care, History, Person, Physiology, Wellbeing};
 use crate::graph::SocialGraph;
 use crate::output::Output;
 use crate::rng::{Purpose, stream};
@@ -260,8 +260,7 @@ pub(crate) fn spawn_agent(
     person: Person,
     bundle: (Physiology, Attachment, Wellbeing, Care),
 ) -> Member {
-    let entity =
-        world.spawn((person, bundle.0, bundle.1, bundle.2, bundle.3, History::default(), Exposure::default())).id();
+    let entity = world.spawn((person, bundle.0, bundle.1, bundle.2, bundle.3, History::default())).id();
     let node = world.resource_mut::<SocialGraph>().add_agent(entity, person.id);
     world.get_mut::<Person>(entity).expect("just spawned").node = node;
     let member = Member { id: person.id, entity, node };

@@ -27,7 +27,8 @@ pub struct AgentState {
     pub wellbeing: Wellbeing,
     pub care: Care,
     pub history: History,
-    pub exposure: Exposure,
+    /// Only for an agent an intervention has reached.
+    pub exposure: Option<Exposure>,
 }
 
 /// Everything needed to continue a run.
@@ -68,7 +69,7 @@ impl Simulation {
                     wellbeing: *e.get::<Wellbeing>().expect("agent"),
                     care: *e.get::<Care>().expect("agent"),
                     history: *e.get::<History>().expect("agent"),
-                    exposure: *e.get::<Exposure>().expect("agent"),
+                    exposure: e.get::<Exposure>().copied(),
                 }
             })
             .collect();
@@ -101,16 +102,11 @@ impl Simulation {
         let mut members = Vec::with_capacity(state.agents.len());
         for agent in &state.agents {
             let entity = world
-                .spawn((
-                    agent.person,
-                    agent.physiology,
-                    agent.attachment,
-                    agent.wellbeing,
-                    agent.care,
-                    agent.history,
-                    agent.exposure,
-                ))
+                .spawn((agent.person, agent.physiology, agent.attachment, agent.wellbeing, agent.care, agent.history))
                 .id();
+            if let Some(exposure) = agent.exposure {
+                world.entity_mut(entity).insert(exposure);
+            }
             graph.graph[agent.person.node] = NodeAgent { entity, id: agent.person.id };
             members.push(Member { id: agent.person.id, entity, node: agent.person.node });
         }
@@ -147,13 +143,34 @@ mod tests {
             sensitivity_boost: None,
             child_under_years: None,
         };
+        // An isolation and a caregiving support under way at the first interruption: the
+        // agents they reach carry an `Exposure`, which the others lack.
+        let isolation = bondsim_model::Intervention {
+            name: "isolation".into(),
+            kind: bondsim_model::InterventionKind::Isolation,
+            start_year: 0.5,
+            duration_years: 1.5,
+            share: 0.5,
+            contact_factor: Some(0.1),
+            ..loss.clone()
+        };
+        let support = bondsim_model::Intervention {
+            name: "support".into(),
+            kind: bondsim_model::InterventionKind::CaregivingSupport,
+            start_year: 0.5,
+            duration_years: 2.0,
+            share: 1.0,
+            sensitivity_boost: Some(0.3),
+            child_under_years: Some(2.0),
+            ..loss.clone()
+        };
         let settings = Settings {
             seed: 9,
             population: 300,
             tick_days: 7.0,
             snapshot_every_ticks: 10,
             threads: 2,
-            interventions: vec![loss],
+            interventions: vec![loss, isolation, support],
         };
         let mut original = Vec::new();
         let mut sim = Simulation::new(&settings, Params::default()).unwrap();
@@ -167,6 +184,10 @@ mod tests {
             run(&mut interrupted, interrupt_at, &mut outputs);
             let saved = interrupted.state();
             drop(interrupted);
+            if interrupt_at == 37 {
+                let reached = saved.agents.iter().filter(|a| a.exposure.is_some()).count();
+                assert!(reached > 0 && reached < saved.agents.len(), "{reached} of {} reached", saved.agents.len());
+            }
             let mut resumed = Simulation::from_state(saved, 1).unwrap();
             run(&mut resumed, 300 - interrupt_at, &mut outputs);
             for (tick, (a, b)) in original.iter().zip(&outputs).enumerate() {

@@ -270,6 +270,16 @@ pub fn renumber_for_locality(
     }
 }
 
+/// An agent's `Exposure`, added at its defaults if no intervention had reached it yet; `None` if
+/// the agent is gone.
+fn exposure_mut(world: &mut World, entity: Entity) -> Option<Mut<'_, Exposure>> {
+    let mut agent = world.get_entity_mut(entity).ok()?;
+    if !agent.contains::<Exposure>() {
+        agent.insert(Exposure::default());
+    }
+    world.get_mut::<Exposure>(entity)
+}
+
 /// Interventions that start this tick: isolation and loss select their agents now (each eligible
 /// agent with probability `share`, from its own stream); caregiving support selects parents at
 /// births during its window (see `give_birth`).
@@ -296,7 +306,7 @@ pub fn apply_interventions(world: &mut World) {
             }
             let until_tick = match spec.kind {
                 InterventionKind::Isolation => {
-                    if let Some(mut exposure) = world.get_mut::<Exposure>(m.entity) {
+                    if let Some(mut exposure) = exposure_mut(world, m.entity) {
                         exposure.contact_factor = spec.contact_factor();
                         exposure.isolated_until = planned.end_tick;
                     }
@@ -370,7 +380,7 @@ fn support_parents(world: &mut World, parents: [(Member, f64); 2], clock: Clock)
                 continue;
             }
             let until_tick = clock.tick + (spec.child_under_years() / clock.dt_years).round() as i64;
-            if let Some(mut exposure) = world.get_mut::<Exposure>(parent.entity) {
+            if let Some(mut exposure) = exposure_mut(world, parent.entity) {
                 exposure.sensitivity_boost = spec.sensitivity_boost();
                 exposure.supported_until = until_tick;
             }
@@ -386,7 +396,7 @@ fn support_parents(world: &mut World, parents: [(Member, f64); 2], clock: Clock)
 }
 
 pub fn refresh_agent_view(
-    agents: Query<(&Person, &Physiology, &Attachment, &Care, &Exposure)>,
+    agents: Query<(&Person, &Physiology, &Attachment, &Care, Option<&Exposure>)>,
     clock: Res<Clock>,
     params: Res<ModelParams>,
     graph: Res<SocialGraph>,
@@ -396,7 +406,7 @@ pub fn refresh_agent_view(
     view.slots.clear();
     view.slots.resize(graph.node_bound(), AgentSlot::default());
     for (person, physiology, attachment, care, exposure) in &agents {
-        let isolation = if clock.tick < exposure.isolated_until { exposure.contact_factor } else { 1.0 };
+        let isolation = exposure.filter(|x| clock.tick < x.isolated_until).map_or(1.0, |x| x.contact_factor);
         view.slots[person.node.index()] = AgentSlot::new(
             &attachment.0,
             &physiology.0,
@@ -880,6 +890,16 @@ pub fn update_stress_and_health(
     });
 }
 
+/// What `caregiving_and_development` reads and changes of each agent.
+type DevelopingAgent = (
+    &'static Person,
+    &'static mut Physiology,
+    &'static mut Attachment,
+    &'static mut Care,
+    &'static mut History,
+    Option<&'static Exposure>,
+);
+
 /// Claims 1, 2, 8, 9 and 10: caregivers' sensitivity; children develop their working model and
 /// are programmed by the care they receive, at the plasticity of their age; adults keep a small
 /// plasticity through which secure bonds repair. Milestones: the category at 1 and at 18.
@@ -887,7 +907,7 @@ pub fn caregiving_and_development(
     clock: Res<Clock>,
     params: Res<ModelParams>,
     field: Res<SocialField>,
-    mut agents: Query<(&Person, &mut Physiology, &mut Attachment, &mut Care, &mut History, &Exposure)>,
+    mut agents: Query<DevelopingAgent>,
 ) {
     let p = &params.0;
     let clock = *clock;
@@ -900,7 +920,7 @@ pub fn caregiving_and_development(
         let wm = &mut attachment.0;
         let age = clock.age_years(person.birth_tick);
         let plasticity = rules::plasticity(age, &p.development);
-        let support = if clock.tick < exposure.supported_until { exposure.sensitivity_boost } else { 0.0 };
+        let support = exposure.filter(|x| clock.tick < x.supported_until).map_or(0.0, |x| x.sensitivity_boost);
         care.sensitivity = rules::unit(
             rules::caregiving_sensitivity(
                 wm,
