@@ -13,12 +13,30 @@ pub struct Person {
     /// Tick of birth; negative for founders born before the run started.
     pub birth_tick: i64,
     pub generation: u32,
-    pub mother: Option<u64>,
-    pub father: Option<u64>,
+    pub mother: ParentId,
+    pub father: ParentId,
     pub node: NodeIndex,
     /// The infant's own offsets to anxiety, avoidance and disorganisation (temperament),
     /// drawn at birth: the part of development that care does not explain.
     pub temperament: [f64; 3],
+}
+
+/// A parent's agent id, or none (for a founder): 8 bytes where an `Option<u64>` takes 16.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ParentId(u64);
+
+impl ParentId {
+    pub const NONE: Self = Self(u64::MAX);
+
+    /// The parent with agent id `id` (ids are counted from 0, so `u64::MAX` is never one).
+    pub fn of(id: u64) -> Self {
+        assert_ne!(id, u64::MAX, "agent ids stay below u64::MAX");
+        Self(id)
+    }
+
+    pub fn get(self) -> Option<u64> {
+        (self != Self::NONE).then_some(self.0)
+    }
 }
 
 /// Oxytocin, dopamine and stress physiology.
@@ -57,11 +75,12 @@ pub struct History {
     pub bonds_formed: u32,
     pub bonds_lost: u32,
     pub bereavements: u32,
-    pub longest_bond_ticks: i64,
+    /// Ticks fit an `i32`: the config allows at most 2,000 years of 6-hour ticks.
+    pub longest_bond_ticks: i32,
     pub category_age1: Option<Category>,
     pub category_age18: Option<Category>,
     pub earned_security: bool,
-    pub last_birth_tick: Option<i64>,
+    pub last_birth_tick: Option<i32>,
     pub children: u32,
 }
 
@@ -84,3 +103,6 @@ impl Default for Exposure {
         Self { contact_factor: 1.0, isolated_until: i64::MIN, sensitivity_boost: 0.0, supported_until: i64::MIN }
     }
 }
+
+// A million agents hold a million of each: keep them small.
+const _: () = assert!(size_of::<Person>() == 72 && size_of::<History>() == 32);

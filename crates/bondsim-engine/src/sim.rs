@@ -7,7 +7,7 @@ use petgraph::stable_graph::NodeIndex;
 use rand::RngExt;
 use rand_distr::{Distribution, Normal};
 
-use crate::components::{Attachment, Care, History, Person, Physiology, Wellbeing};
+use crate::components::{Attachment, Care, History, ParentId, Person, Physiology, Wellbeing};
 use crate::graph::SocialGraph;
 use crate::output::Output;
 use crate::rng::{Purpose, stream};
@@ -308,8 +308,8 @@ fn found_population(world: &mut World, size: u32) {
             sex,
             birth_tick: -((age_years / clock.dt_years).round() as i64),
             generation: 0,
-            mother: None,
-            father: None,
+            mother: ParentId::NONE,
+            father: ParentId::NONE,
             node: NodeIndex::end(),
             temperament: [0.0; 3],
         };

@@ -13,7 +13,7 @@ use rand::RngExt;
 use rand_distr::{Distribution, Normal, StandardNormal};
 use rayon::prelude::*;
 
-use crate::components::{Attachment, Care, Exposure, History, Person, Physiology, Wellbeing};
+use crate::components::{Attachment, Care, Exposure, History, ParentId, Person, Physiology, Wellbeing};
 use crate::graph::{Bond, SocialGraph};
 use crate::output::{
     AgentRow, BirthRow, BondEventKind, BondEventRow, DeathRow, InterventionRow, MetricsRow, NetworkRow,
@@ -182,7 +182,7 @@ impl FieldSums {
             close_bonds: self.close_bonds,
             partner: self.partner,
             // A bond's age is bounded by the run's ticks, which fit an `i32` (see `AgentSlot`).
-            longest_bond_ticks: i32::try_from(self.longest_bond_ticks).expect("ticks fit an i32"),
+            longest_bond_ticks: ticks_i32(self.longest_bond_ticks),
             felt_closeness: self.felt_closeness as f32,
             synchronous_hours_per_week: self.synchronous_hours_per_week as f32,
             reward_sum: self.reward_sum as f32,
@@ -229,6 +229,12 @@ fn for_each_in_blocks<T: Send>(mut items: impl Iterator<Item = T>, work: impl Fn
         block.par_iter_mut().for_each(&work);
         block.clear();
     }
+}
+
+/// A tick count or tick as an `i32`: the config allows at most 2,000 years of 6-hour ticks
+/// (about 2.9 million), and founders are born at most 110 years before tick 0.
+fn ticks_i32(ticks: i64) -> i32 {
+    i32::try_from(ticks).expect("ticks fit an i32: the config allows at most 2,000 years of 6-hour ticks")
 }
 
 fn is_close(kind: BondKind) -> bool {
@@ -758,7 +764,7 @@ pub fn break_and_partner(
                 if let Ok((_, mut history, _)) = agents.get_mut(graph.entity(node)) {
                     history.bonds_lost += 1;
                     history.longest_bond_ticks =
-                        history.longest_bond_ticks.max(clock.tick - i64::from(ended.state.formed_tick));
+                        history.longest_bond_ticks.max(ticks_i32(clock.tick - i64::from(ended.state.formed_tick)));
                 }
             }
         }
@@ -971,7 +977,7 @@ pub fn caregiving_and_development(
         history.earned_security = age >= 18.0
             && history.category_age1.is_some_and(|c| c != Category::Secure)
             && wm.category() == Category::Secure;
-        history.longest_bond_ticks = history.longest_bond_ticks.max(i64::from(social.longest_bond_ticks));
+        history.longest_bond_ticks = history.longest_bond_ticks.max(social.longest_bond_ticks);
     });
 }
 
@@ -1077,7 +1083,8 @@ fn bereave(world: &mut World, survivor: Entity, lost: &BondState, params: &bonds
     }
     if let Some(mut history) = world.get_mut::<History>(survivor) {
         history.bonds_lost += 1;
-        history.longest_bond_ticks = history.longest_bond_ticks.max(clock.tick - i64::from(lost.formed_tick));
+        history.longest_bond_ticks =
+            history.longest_bond_ticks.max(ticks_i32(clock.tick - i64::from(lost.formed_tick)));
         if close {
             history.bereavements += 1;
         }
@@ -1124,7 +1131,8 @@ pub fn apply_births(world: &mut World) {
             let age = clock.age_years(person.birth_tick);
             let rate = rules::fertility_per_year(age, life);
             let spaced = shared.get::<History>(m.entity).is_some_and(|h| {
-                h.last_birth_tick.is_none_or(|t| (clock.tick - t) as f64 * clock.dt_years >= life.birth_spacing_years)
+                h.last_birth_tick
+                    .is_none_or(|t| (clock.tick - i64::from(t)) as f64 * clock.dt_years >= life.birth_spacing_years)
             });
             if rate <= 0.0 || !spaced {
                 return false;
@@ -1170,8 +1178,8 @@ fn give_birth(world: &mut World, mother: Member, params: &bondsim_model::Params,
         sex,
         birth_tick: clock.tick,
         generation,
-        mother: Some(mp.id),
-        father: Some(fp.id),
+        mother: ParentId::of(mp.id),
+        father: ParentId::of(fp.id),
         node: NodeIndex::end(),
         temperament,
     };
@@ -1217,7 +1225,7 @@ fn give_birth(world: &mut World, mother: Member, params: &bondsim_model::Params,
             history.children += 1;
             history.bonds_formed += 1;
             if entity == mother.entity {
-                history.last_birth_tick = Some(clock.tick);
+                history.last_birth_tick = Some(ticks_i32(clock.tick));
             }
         }
     }
@@ -1387,8 +1395,8 @@ fn snapshot_rows(world: &World, clock: Clock, members: &[Member]) -> Vec<AgentRo
                 birth_tick: person.birth_tick,
                 age_years: clock.age_years(person.birth_tick),
                 generation: person.generation,
-                mother: person.mother,
-                father: person.father,
+                mother: person.mother.get(),
+                father: person.father.get(),
                 oxytocin: n.oxytocin,
                 receptor_density: n.receptor_density,
                 dopamine: n.dopamine,
@@ -1416,7 +1424,7 @@ fn snapshot_rows(world: &World, clock: Clock, members: &[Member]) -> Vec<AgentRo
                 bonds_formed: h.bonds_formed,
                 bonds_lost: h.bonds_lost,
                 bereavements: h.bereavements,
-                longest_bond_ticks: h.longest_bond_ticks,
+                longest_bond_ticks: i64::from(h.longest_bond_ticks),
                 category_age1: h.category_age1,
                 category_age18: h.category_age18,
                 earned_security: h.earned_security,
