@@ -64,7 +64,7 @@ pub struct AgentSlot {
     born_female: i32,
 }
 
-// The row is half a cache line; a field more would make it two rows' worth.
+// The row is half a cache line, so two rows share a line; a field more would break that.
 const _: () = assert!(size_of::<AgentSlot>() == 32);
 
 impl AgentSlot {
