@@ -87,7 +87,7 @@ pub struct History {
 /// What interventions do to an agent: only on the agents an intervention has reached (absent
 /// means no intervention), kept in a sparse set so that adding it leaves the agent's other
 /// components where they are.
-#[derive(Component, Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Component, Debug, Clone, Copy, Serialize, Deserialize)]
 #[component(storage = "SparseSet")]
 pub struct Exposure {
     /// Contact budget multiplier while `tick < isolated_until`.

@@ -69,10 +69,8 @@ const _: () = assert!(size_of::<AgentSlot>() == 32);
 
 impl AgentSlot {
     fn new(attachment: &WorkingModel, physiology: &Neuro, sensitivity: f64, budget: f64, person: &Person) -> Self {
-        let birth_tick = i32::try_from(person.birth_tick)
-            .ok()
-            .and_then(|t| t.checked_mul(2))
-            .expect("ticks fit an i32: the config allows at most 2,000 years of 6-hour ticks");
+        // Twice a tick still fits: ticks stay within about 2.9 million of 0 (`ticks_i32`).
+        let birth_tick = 2 * ticks_i32(person.birth_tick);
         Self {
             anxiety: attachment.anxiety as f32,
             avoidance: attachment.avoidance as f32,
