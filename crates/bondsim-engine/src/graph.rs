@@ -83,9 +83,22 @@ impl SocialGraph {
         self.adjacency.len(node)
     }
 
+    /// Whether two agents are bonded: a bond between them is the one edge both their lists hold,
+    /// so one merge walk over the two sorted lists answers without reading a bond (the bonds sit
+    /// at random places; the lists are short and each in one place).
     pub fn are_bonded(&self, a: NodeIndex, b: NodeIndex) -> bool {
-        let (from, to) = if self.degree(a) <= self.degree(b) { (a, b) } else { (b, a) };
-        self.bonds_of(from).iter().any(|e| self.bonds[e.index()].is_some_and(|bond| bond.other(from) == to))
+        if a == b {
+            return false;
+        }
+        let (mut x, mut y) = (self.bonds_of(a), self.bonds_of(b));
+        while let (Some(&ex), Some(&ey)) = (x.first(), y.first()) {
+            match ex.cmp(&ey) {
+                std::cmp::Ordering::Less => x = &x[1..],
+                std::cmp::Ordering::Greater => y = &y[1..],
+                std::cmp::Ordering::Equal => return true,
+            }
+        }
+        false
     }
 
     /// Adds a bond between two agents' nodes, in either order; for a parent–child bond, the
@@ -319,6 +332,22 @@ mod tests {
             .collect();
         bonds.sort_by_key(|x| (x.0, x.1));
         bonds
+    }
+
+    #[test]
+    fn are_bonded_agrees_with_the_bond_table_for_every_pair() {
+        // Bonds formed, broken, ended by deaths and added by births: the lists have changed.
+        let sim = small_run(30);
+        let graph = sim.world().resource::<SocialGraph>();
+        let pairs: std::collections::HashSet<(NodeIndex, NodeIndex)> =
+            graph.bonds.iter().flatten().flat_map(|b| [(b.a, b.b), (b.b, b.a)]).collect();
+        assert!(pairs.len() > 2_000, "a graph with bonds to check: {}", pairs.len());
+        let nodes: Vec<NodeIndex> = graph.graph.node_indices().collect();
+        for &x in &nodes {
+            for &y in &nodes {
+                assert_eq!(graph.are_bonded(x, y), pairs.contains(&(x, y)), "{x:?} {y:?}");
+            }
+        }
     }
 
     #[test]

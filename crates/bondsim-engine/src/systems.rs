@@ -441,6 +441,7 @@ pub fn meet_new_people(
     // The chance of an encounter this tick, for children and for everyone else.
     let child_chance = per_tick(p.encounters_per_year * p.child_encounter_share, clock.dt_years);
     let adult_chance = per_tick(p.encounters_per_year, clock.dt_years);
+    let max_bonds = p.max_bonds as usize;
     let mut proposals: Vec<(u64, u64, NodeIndex, NodeIndex)> = members
         .par_iter()
         .filter_map(|m| {
@@ -475,6 +476,16 @@ pub fn meet_new_people(
             if other == m.node || their_age < 3.0 || rng.random::<f64>() >= openness {
                 return None;
             }
+            // Pairs already bonded, or with an agent already at the most bonds, are dropped here:
+            // the serial pass below only adds bonds, one per distinct pair, so what holds of a
+            // pair now holds when its turn comes (the pass checks the degrees again, as the
+            // bonds it adds raise them).
+            if shared_graph.degree(m.node) >= max_bonds
+                || shared_graph.degree(other) >= max_bonds
+                || shared_graph.are_bonded(m.node, other)
+            {
+                return None;
+            }
             let their_id = shared_graph.id(other);
             let (ia, na, ib, nb) =
                 if m.id < their_id { (m.id, m.node, their_id, other) } else { (their_id, other, m.id, m.node) };
@@ -483,10 +494,9 @@ pub fn meet_new_people(
         .collect();
     proposals.sort_unstable();
     proposals.dedup_by_key(|(a, b, _, _)| (*a, *b));
-    let max_bonds = p.max_bonds as usize;
     let strength = params.0.bonds.initial_strength;
     for (id_a, id_b, a, b) in proposals {
-        if graph.are_bonded(a, b) || graph.degree(a) >= max_bonds || graph.degree(b) >= max_bonds {
+        if graph.degree(a) >= max_bonds || graph.degree(b) >= max_bonds {
             continue;
         }
         graph.add_bond([a, b], BondState::new(BondKind::Acquaintance, strength, clock.tick as u32));
