@@ -6,7 +6,9 @@
 //! which gives the share of run time that recording snapshots costs. The 10k run is made five
 //! times and the 100k runs at 2 threads three times each; the table shows the run of median wall
 //! time (all wall times go to stderr). `BONDSIM_SCALE=10k,100k`
-//! runs a subset. The 1M run takes about 5 minutes and 2.3 GB on the 2-core machine.
+//! runs a subset; `BONDSIM_BIN=target/release-lto/bondsim` measures the link-time optimised
+//! build (`cargo build --profile release-lto`) instead of the release build. The 1M run takes
+//! about 3.5 minutes and 1.5 GB on the 2-core machine.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -28,9 +30,9 @@ const SNAPSHOT_EVERY: u32 = 52;
 const CASES: &[Case] = &[
     Case { label: "10k", config: "configs/bench-10k.toml", threads: 2, snapshots: true, runs: 5 },
     Case { label: "100k", config: "configs/bench-100k.toml", threads: 2, snapshots: true, runs: 3 },
+    Case { label: "100k", config: "configs/bench-100k.toml", threads: 2, snapshots: false, runs: 3 },
     Case { label: "100k", config: "configs/bench-100k.toml", threads: 1, snapshots: true, runs: 1 },
     Case { label: "1m", config: "configs/bench-1m.toml", threads: 2, snapshots: true, runs: 1 },
-    Case { label: "100k", config: "configs/bench-100k.toml", threads: 2, snapshots: false, runs: 3 },
 ];
 
 /// The config of a case: the file itself, or a copy without snapshots next to the run's output.
@@ -65,33 +67,47 @@ fn main() {
         std::env::var("BONDSIM_SCALE").ok().map(|v| v.split(',').map(|s| s.trim().to_lowercase()).collect());
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let out_root = root.join("target").join("bench-scale");
+    // The binary measured: `BONDSIM_BIN` (say the link-time optimised build,
+    // target/release-lto/bondsim), or the release build cargo made for this bench.
+    let binary =
+        std::env::var_os("BONDSIM_BIN").map_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_bondsim")), PathBuf::from);
+    eprintln!("measuring {}", binary.display());
     println!(
         "| run | threads | snapshots | agents (mean) | bonds (mean of snapshots) | bonds per agent | ticks | agent-ticks | wall s | agent-ticks/s | ticks/s | µs per agent-tick | peak RSS | RSS per agent | output | bytes per agent row |"
     );
     println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     // Wall seconds of the 100k runs at 2 threads, with and without snapshots.
     let (mut with_snapshots, mut without) = (None, None);
-    for case in CASES {
-        if wanted.as_ref().is_some_and(|w| !w.iter().any(|x| x == case.label)) {
-            continue;
+    let selected: Vec<&Case> =
+        CASES.iter().filter(|case| wanted.as_ref().is_none_or(|w| w.iter().any(|x| x == case.label))).collect();
+    let name_of =
+        |case: &Case| format!("{}-{}t{}", case.label, case.threads, if case.snapshots { "" } else { "-no-snapshots" });
+    // Round by round (each case once per round while it has runs left), so that the runs compared
+    // with each other, the 100k runs with and without snapshots above all, are made at the same
+    // time: the machine's speed drifts by up to a fifth between hours, and one case's runs made
+    // after the other's put that drift into the recording share.
+    let mut runs: Vec<Vec<serde_json::Value>> = vec![Vec::new(); selected.len()];
+    for round in 0..selected.iter().map(|c| c.runs).max().unwrap_or(0) {
+        for (case, manifests) in selected.iter().zip(&mut runs) {
+            if round >= case.runs {
+                continue;
+            }
+            let out = out_root.join(name_of(case));
+            let status = Command::new(&binary)
+                .arg("run")
+                .arg(config_of(&root, case, &out))
+                .arg("--out")
+                .arg(&out)
+                .args(["--overwrite", "--quiet", "--threads"])
+                .arg(case.threads.to_string())
+                .status()
+                .expect("bondsim runs");
+            assert!(status.success(), "{} failed: {status}", case.config);
+            manifests.push(json(&out.join("manifest.json")));
         }
-        let name = format!("{}-{}t{}", case.label, case.threads, if case.snapshots { "" } else { "-no-snapshots" });
-        let out = out_root.join(&name);
-        let mut manifests: Vec<serde_json::Value> = (0..case.runs)
-            .map(|_| {
-                let status = Command::new(env!("CARGO_BIN_EXE_bondsim"))
-                    .arg("run")
-                    .arg(config_of(&root, case, &out))
-                    .arg("--out")
-                    .arg(&out)
-                    .args(["--overwrite", "--quiet", "--threads"])
-                    .arg(case.threads.to_string())
-                    .status()
-                    .expect("bondsim runs");
-                assert!(status.success(), "{} failed: {status}", case.config);
-                json(&out.join("manifest.json"))
-            })
-            .collect();
+    }
+    for (case, mut manifests) in selected.into_iter().zip(runs) {
+        let name = name_of(case);
         let wall_of = |m: &serde_json::Value| m["wall_seconds"].as_f64().unwrap_or(f64::NAN);
         manifests.sort_by(|a, b| wall_of(a).total_cmp(&wall_of(b)));
         if case.runs > 1 {
