@@ -450,12 +450,17 @@ pub fn meet_new_people(
             if my_age < 3.0 {
                 return None;
             }
+            // An agent at the most bonds can form none: its encounter would be dropped below, so
+            // it is not drawn (its stream serves nothing else).
+            let degree = shared_graph.degree(m.node);
+            if degree >= max_bonds {
+                return None;
+            }
             let chance = if my_age < 12.0 { child_chance } else { adult_chance };
             let mut rng = stream(clock.seed, Purpose::Encounter, m.id, clock.tick as u64);
             if rng.random::<f64>() >= chance {
                 return None;
             }
-            let degree = shared_graph.degree(m.node);
             let other = if degree > 0 && rng.random::<f64>() < p.friend_of_friend_share {
                 // Triadic closure through close bonds: a bond drawn by strength, then one of its
                 // bonds by strength. Neighbours in edge-index order, not petgraph's adjacency
@@ -476,14 +481,11 @@ pub fn meet_new_people(
             if other == m.node || their_age < 3.0 || rng.random::<f64>() >= openness {
                 return None;
             }
-            // Pairs already bonded, or with an agent already at the most bonds, are dropped here:
-            // the serial pass below only adds bonds, one per distinct pair, so what holds of a
-            // pair now holds when its turn comes (the pass checks the degrees again, as the
+            // Pairs already bonded, or met by an agent already at the most bonds, are dropped
+            // here: the serial pass below only adds bonds, one per distinct pair, so what holds
+            // of a pair now holds when its turn comes (the pass checks the degrees again, as the
             // bonds it adds raise them).
-            if shared_graph.degree(m.node) >= max_bonds
-                || shared_graph.degree(other) >= max_bonds
-                || shared_graph.are_bonded(m.node, other)
-            {
+            if shared_graph.degree(other) >= max_bonds || shared_graph.are_bonded(m.node, other) {
                 return None;
             }
             let their_id = shared_graph.id(other);
