@@ -7,22 +7,39 @@ use bondsim_model::{BondKind, BondState};
 
 use crate::adjacency::Adjacency;
 use petgraph::stable_graph::{EdgeIndex, NodeIndex, StableUnGraph};
-use rayon::slice::ParallelSliceMut;
+use rayon::prelude::*;
 
-/// One bond: its endpoints and its state, in 40 bytes (levels in single precision) (a million agents hold about nine million
-/// bonds, and the bond phases stream the table several times a tick). `a` is the end with the
-/// smaller agent id, so in a parent–child bond the parent (ids are given in birth order); the
-/// agents' ids are kept once per node ([`SocialGraph::id`]), not per bond.
+/// One bond's state in the bond table, in 32 bytes (levels in single precision): a million
+/// agents hold about nine million bonds, and the bond phases stream the table several times a
+/// tick. Its two agents are petgraph's edge endpoints ([`SocialGraph::ends`]), not kept again
+/// here: `a`, the end with the smaller agent id (in a parent–child bond the parent: ids are
+/// given in birth order), is the edge's source. The agents' ids are kept once per node
+/// ([`SocialGraph::id`]).
 #[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
 pub struct Bond {
-    pub a: NodeIndex,
-    pub b: NodeIndex,
     pub state: BondState,
     /// Reward of this tick's contact (0–1), for the partners' tonic dopamine.
     pub reward: f32,
 }
 
-const _: () = assert!(size_of::<Bond>() == 40);
+// Two bonds to a cache line, none across two; a free slot costs no more than a bond.
+const _: () = assert!(size_of::<Bond>() == 32 && size_of::<Option<Bond>>() == 32);
+
+/// A bond with its two agents' nodes, `a` (the smaller id) first: what removing a bond gives
+/// back, and what a checkpoint keeps for each bond.
+#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
+pub struct Link {
+    pub a: NodeIndex,
+    pub b: NodeIndex,
+    pub bond: Bond,
+}
+
+impl Link {
+    /// The other end of the bond, seen from `node`.
+    pub fn other(&self, node: NodeIndex) -> NodeIndex {
+        if self.a == node { self.b } else { self.a }
+    }
+}
 
 /// What a graph node carries: the agent's entity and its id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,13 +51,6 @@ pub struct NodeAgent {
 impl NodeAgent {
     /// A node whose agent is not spawned yet (a graph rebuilt from a checkpoint).
     pub const PLACEHOLDER: Self = Self { entity: Entity::PLACEHOLDER, id: u64::MAX };
-}
-
-impl Bond {
-    /// The other end of the bond, seen from `node`.
-    pub fn other(&self, node: NodeIndex) -> NodeIndex {
-        if self.a == node { self.b } else { self.a }
-    }
 }
 
 #[derive(Resource, Debug, Default)]
@@ -69,9 +79,39 @@ impl SocialGraph {
         self.graph[node].id
     }
 
-    /// The ids of a bond's agents, `a`'s first (the smaller).
-    pub fn ids(&self, bond: &Bond) -> (u64, u64) {
-        (self.id(bond.a), self.id(bond.b))
+    /// The nodes of the agents at the ends of the bond in `edge` (a slot in use), `a` first
+    /// (the smaller id).
+    pub fn ends(&self, edge: EdgeIndex) -> (NodeIndex, NodeIndex) {
+        self.graph.edge_endpoints(edge).expect("a bond in the slot")
+    }
+
+    /// The other end of the bond in `edge`, seen from `node`.
+    pub fn other_end(&self, edge: EdgeIndex, node: NodeIndex) -> NodeIndex {
+        let (a, b) = self.ends(edge);
+        if a == node { b } else { a }
+    }
+
+    /// The ids of the agents at the ends of the bond in `edge`, `a`'s first (the smaller).
+    pub fn ids(&self, edge: EdgeIndex) -> (u64, u64) {
+        let (a, b) = self.ends(edge);
+        (self.id(a), self.id(b))
+    }
+
+    /// Every bond with its ends, in edge-index order.
+    pub fn links(&self) -> impl Iterator<Item = (EdgeIndex, Link)> + '_ {
+        self.bonds.iter().enumerate().filter_map(|(slot, bond)| {
+            let edge = EdgeIndex::new(slot);
+            bond.map(|bond| {
+                let (a, b) = self.ends(edge);
+                (edge, Link { a, b, bond })
+            })
+        })
+    }
+
+    /// The bond table to change in place, with the ends of each bond to read beside it (the
+    /// bond phases run over both in parallel).
+    pub fn bonds_with_ends(&mut self) -> (&mut [Option<Bond>], Ends<'_>) {
+        (&mut self.bonds, Ends(&self.graph))
     }
 
     /// Number of slots a per-node array must have.
@@ -112,6 +152,7 @@ impl SocialGraph {
             state.kind != BondKind::ParentChild || ia < ib,
             "a parent (agent {ia}) must have a smaller id than its child (agent {ib})"
         );
+        // The edge's source is the `a` end (`ends` reads it back).
         let (a, b) = if ia < ib { (na, nb) } else { (nb, na) };
         let edge = self.graph.add_edge(a, b, ());
         self.adjacency.insert(a, edge);
@@ -120,22 +161,24 @@ impl SocialGraph {
         if self.bonds.len() <= slot {
             self.bonds.resize(slot + 1, None);
         }
-        self.bonds[slot] = Some(Bond { a, b, state, reward: 0.0 });
+        self.bonds[slot] = Some(Bond { state, reward: 0.0 });
         edge
     }
 
-    pub fn remove_bond(&mut self, edge: EdgeIndex) -> Option<Bond> {
-        self.graph.remove_edge(edge)?;
-        let bond = self.bonds[edge.index()].take()?;
-        self.adjacency.remove(bond.a, edge);
-        self.adjacency.remove(bond.b, edge);
-        Some(bond)
+    /// Removes the bond in `edge`, if there is one, and returns it with its ends.
+    pub fn remove_bond(&mut self, edge: EdgeIndex) -> Option<Link> {
+        let bond = self.bonds.get_mut(edge.index())?.take()?;
+        let (a, b) = self.graph.edge_endpoints(edge)?;
+        self.graph.remove_edge(edge);
+        self.adjacency.remove(a, edge);
+        self.adjacency.remove(b, edge);
+        Some(Link { a, b, bond })
     }
 
     /// Removes an agent's node and returns its bonds, in edge-index order. The bonds are removed
     /// one by one in that order before the node, so the order of free edge slots does not depend
     /// on petgraph's adjacency order (which a checkpoint does not keep).
-    pub fn remove_agent(&mut self, node: NodeIndex) -> Vec<Bond> {
+    pub fn remove_agent(&mut self, node: NodeIndex) -> Vec<Link> {
         let edges = self.bonds_of(node).to_vec();
         let bonds = edges.into_iter().filter_map(|e| self.remove_bond(e)).collect();
         self.graph.remove_node(node);
@@ -153,7 +196,7 @@ impl SocialGraph {
         let ends = self
             .bonds_of(node)
             .iter()
-            .filter_map(|e| self.bonds[e.index()].map(|b| (f64::from(b.state.strength), b.other(node))));
+            .filter_map(|&e| self.bonds[e.index()].map(|b| (f64::from(b.state.strength), self.other_end(e, node))));
         // The bonds are read once (they sit at random places) into a copy on the stack, and the
         // draw walks the copy twice; more bonds than it holds are walked in place.
         let mut copy = [(0.0, NodeIndex::end()); 48];
@@ -199,8 +242,16 @@ impl SocialGraph {
     }
 
     /// A graph with the given node and edge slots in use and the free slots in the given reuse
-    /// order; node weights are placeholders until the agents are spawned.
-    pub fn rebuild(node_bound: usize, free_nodes: &[usize], bonds: Vec<Option<Bond>>, free_edges: &[usize]) -> Self {
+    /// order; node weights are placeholders until the agents are spawned. `ends[slot]` are the
+    /// nodes of the bond in `bonds[slot]`, `a` first (read only where the slot holds a bond).
+    pub fn rebuild(
+        node_bound: usize,
+        free_nodes: &[usize],
+        bonds: Vec<Option<Bond>>,
+        ends: &[[NodeIndex; 2]],
+        free_edges: &[usize],
+    ) -> Self {
+        assert_eq!(bonds.len(), ends.len(), "the ends of every slot");
         let mut graph = StableUnGraph::default();
         for _ in 0..node_bound {
             graph.add_node(NodeAgent::PLACEHOLDER);
@@ -208,10 +259,10 @@ impl SocialGraph {
         // Stand-in edges need a node; with no node left there is no free edge slot to keep.
         let anchor = (0..node_bound).map(NodeIndex::new).find(|n| !free_nodes.contains(&n.index()));
         let mut stand_ins = Vec::new();
-        for slot in &bonds {
+        for (slot, [a, b]) in bonds.iter().zip(ends) {
             match (slot, anchor) {
-                (Some(bond), _) => {
-                    graph.add_edge(bond.a, bond.b, ());
+                (Some(_), _) => {
+                    graph.add_edge(*a, *b, ());
                 }
                 (None, Some(anchor)) => stand_ins.push(graph.add_edge(anchor, anchor, ()).index()),
                 (None, None) => {}
@@ -224,17 +275,16 @@ impl SocialGraph {
         for &n in free_nodes.iter().rev() {
             graph.remove_node(NodeIndex::new(n));
         }
+        let in_use = || bonds.iter().zip(ends).enumerate().filter(|(_, (bond, _))| bond.is_some());
         let mut degrees = vec![0usize; node_bound];
-        for bond in bonds.iter().flatten() {
-            degrees[bond.a.index()] += 1;
-            degrees[bond.b.index()] += 1;
+        for (_, (_, [a, b])) in in_use() {
+            degrees[a.index()] += 1;
+            degrees[b.index()] += 1;
         }
         let mut adjacency = Adjacency::with_degrees(&degrees);
-        for (slot, bond) in bonds.iter().enumerate() {
-            if let Some(bond) = bond {
-                adjacency.push(bond.a, EdgeIndex::new(slot));
-                adjacency.push(bond.b, EdgeIndex::new(slot));
-            }
+        for (slot, (_, &[a, b])) in in_use() {
+            adjacency.push(a, EdgeIndex::new(slot));
+            adjacency.push(b, EdgeIndex::new(slot));
         }
         Self { graph, bonds, adjacency }
     }
@@ -251,21 +301,26 @@ impl SocialGraph {
             new_of[old.index()] = NodeIndex::new(new);
         }
         let agents: Vec<NodeAgent> = order.iter().map(|&old| self.graph[old]).collect();
-        // In place, and the old graph dropped before the new one is built: at a million agents
-        // the bond table alone is most of a gigabyte.
-        let mut bonds = std::mem::take(&mut self.bonds);
+        // Each bond's new ends (`a` first, as before) and its slot: 12 bytes a bond, made before
+        // the old graph is dropped (the ends are petgraph's), and the bond table gathered in the
+        // new order after it, so that at a million agents the old graph (about 260 MB) is gone
+        // before the new table (about 290 MB) is made.
+        let mut moves: Vec<(NodeIndex, NodeIndex, u32)> = self
+            .links()
+            .map(|(edge, link)| {
+                let (a, b) = (new_of[link.a.index()], new_of[link.b.index()]);
+                debug_assert!(a != NodeIndex::end() && b != NodeIndex::end(), "a bond to an agent not in the order");
+                (a, b, u32::try_from(edge.index()).expect("fewer than 2^32 bond slots"))
+            })
+            .collect();
+        let old_bonds = std::mem::take(&mut self.bonds);
         *self = Self::default();
-        bonds.retain(Option::is_some);
-        for bond in bonds.iter_mut().flatten() {
-            (bond.a, bond.b) = (new_of[bond.a.index()], new_of[bond.b.index()]);
-            debug_assert!(
-                bond.a != NodeIndex::end() && bond.b != NodeIndex::end(),
-                "a bond to an agent not in the order"
-            );
-        }
         // Pairs are unique, so the order is total and the parallel sort deterministic.
-        bonds.par_sort_unstable_by_key(|bond| bond.as_ref().map(|b| (b.a.min(b.b), b.a.max(b.b))));
-        *self = Self::rebuild(order.len(), &[], bonds, &[]);
+        moves.par_sort_unstable_by_key(|&(a, b, _)| (a.min(b), a.max(b)));
+        let bonds: Vec<Option<Bond>> = moves.par_iter().map(|&(_, _, slot)| old_bonds[slot as usize]).collect();
+        drop(old_bonds);
+        let ends: Vec<[NodeIndex; 2]> = moves.into_iter().map(|(a, b, _)| [a, b]).collect();
+        *self = Self::rebuild(order.len(), &[], bonds, &ends, &[]);
         for (node, agent) in agents.into_iter().enumerate() {
             self.graph[NodeIndex::new(node)] = agent;
         }
@@ -274,6 +329,18 @@ impl SocialGraph {
 
     pub fn kind_of(&self, edge: EdgeIndex) -> Option<BondKind> {
         self.bonds.get(edge.index()).copied().flatten().map(|b| b.state.kind)
+    }
+}
+
+/// The ends of the bonds, read beside the bond table while it is changed in place
+/// ([`SocialGraph::bonds_with_ends`]).
+#[derive(Clone, Copy)]
+pub struct Ends<'a>(&'a StableUnGraph<NodeAgent, ()>);
+
+impl Ends<'_> {
+    /// The nodes at the ends of the bond in slot `slot` (in use), `a` first.
+    pub fn of(&self, slot: usize) -> (NodeIndex, NodeIndex) {
+        self.0.edge_endpoints(EdgeIndex::new(slot)).expect("a bond in the slot")
     }
 }
 
@@ -322,12 +389,11 @@ mod tests {
     fn content(sim: &Simulation) -> Vec<(u64, u64, String)> {
         let graph = sim.world().resource::<SocialGraph>();
         let mut bonds: Vec<_> = graph
-            .bonds
-            .iter()
-            .flatten()
-            .map(|b| {
-                let (id_a, id_b) = graph.ids(b);
-                (id_a, id_b, format!("{:?} {}", b.state, b.reward))
+            .links()
+            .map(|(edge, link)| {
+                let (id_a, id_b) = graph.ids(edge);
+                assert_eq!((id_a, id_b), (graph.id(link.a), graph.id(link.b)));
+                (id_a, id_b, format!("{:?} {}", link.bond.state, link.bond.reward))
             })
             .collect();
         bonds.sort_by_key(|x| (x.0, x.1));
@@ -340,7 +406,7 @@ mod tests {
         let sim = small_run(30);
         let graph = sim.world().resource::<SocialGraph>();
         let pairs: std::collections::HashSet<(NodeIndex, NodeIndex)> =
-            graph.bonds.iter().flatten().flat_map(|b| [(b.a, b.b), (b.b, b.a)]).collect();
+            graph.links().flat_map(|(_, l)| [(l.a, l.b), (l.b, l.a)]).collect();
         assert!(pairs.len() > 2_000, "a graph with bonds to check: {}", pairs.len());
         let nodes: Vec<NodeIndex> = graph.graph.node_indices().collect();
         for &x in &nodes {
@@ -385,7 +451,7 @@ mod tests {
         let graph = sim.world().resource::<SocialGraph>();
         assert!(graph.bonds.iter().all(Option::is_some), "no free slot left");
         assert_eq!(graph.node_bound(), members.len());
-        let ends: Vec<_> = graph.bonds.iter().flatten().map(|b| (b.a.min(b.b), b.a.max(b.b))).collect();
+        let ends: Vec<_> = graph.links().map(|(_, l)| (l.a.min(l.b), l.a.max(l.b))).collect();
         assert!(ends.windows(2).all(|w| w[0] < w[1]), "bonds sorted by their endpoints");
         // The oldest agent is now the last node.
         assert_eq!(new_of[order[0].2.index()].index(), members.len() - 1);
@@ -397,13 +463,11 @@ mod tests {
         assert_eq!(sim.check_invariants(), Ok(()));
         let world = sim.world_mut();
         let graph = world.resource::<SocialGraph>();
-        let bond = graph
-            .bonds
-            .iter()
-            .flatten()
-            .find(|b| b.state.kind == bondsim_model::BondKind::ParentChild)
+        let (_, link) = graph
+            .links()
+            .find(|(_, l)| l.bond.state.kind == bondsim_model::BondKind::ParentChild)
             .expect("a parent–child bond");
-        let (parent, child) = (graph.entity(bond.a), graph.entity(bond.b));
+        let (parent, child) = (graph.entity(link.a), graph.entity(link.b));
         let born = world.get::<crate::components::Person>(parent).unwrap().birth_tick;
         world.get_mut::<crate::components::Person>(child).unwrap().birth_tick = born - 1;
         let err = sim.check_invariants().expect_err("a child older than its parent");

@@ -83,18 +83,15 @@ impl Simulation {
             let Some(bond) = bond else { continue };
             bonds += 1;
             let edge = petgraph::stable_graph::EdgeIndex::new(slot);
-            if graph
-                .graph
-                .edge_endpoints(edge)
-                .is_none_or(|(a, b)| !((a, b) == (bond.a, bond.b) || (a, b) == (bond.b, bond.a)))
-            {
-                return Err(format!("bond slot {slot} does not match its graph edge"));
-            }
-            let (Some(born_a), Some(born_b)) = (alive.get(&bond.a), alive.get(&bond.b)) else {
+            // The bond's ends are its graph edge's: a slot in use must hold an edge.
+            let Some((a, b)) = graph.graph.edge_endpoints(edge) else {
+                return Err(format!("bond slot {slot} has no graph edge"));
+            };
+            let (Some(born_a), Some(born_b)) = (alive.get(&a), alive.get(&b)) else {
                 return Err(format!("bond slot {slot} has a dead or missing end"));
             };
-            let (id_a, id_b) = graph.ids(bond);
-            if bond.a == bond.b || id_a >= id_b {
+            let (id_a, id_b) = graph.ids(edge);
+            if a == b || id_a >= id_b {
                 return Err(format!("bond {id_a}–{id_b} is a self-bond or out of order"));
             }
             if !pairs.insert((id_a, id_b)) {

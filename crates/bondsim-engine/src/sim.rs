@@ -403,7 +403,7 @@ mod tests {
         // What the snapshot must hold: every living agent once, every bond once, in id order.
         let ids: Vec<u64> = sim.world().resource::<Roster>().members.iter().map(|m| m.id).collect();
         let graph = sim.world().resource::<SocialGraph>();
-        let mut pairs: Vec<(u64, u64)> = graph.bonds.iter().flatten().map(|b| graph.ids(b)).collect();
+        let mut pairs: Vec<(u64, u64)> = graph.links().map(|(edge, _)| graph.ids(edge)).collect();
         pairs.sort_unstable();
         let mut drains = Vec::new();
         sim.drain_output(|rows| {

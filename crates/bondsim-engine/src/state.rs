@@ -8,10 +8,11 @@
 
 use bevy_ecs::prelude::*;
 use bondsim_model::Params;
+use petgraph::stable_graph::NodeIndex;
 use serde::{Deserialize, Serialize};
 
 use crate::components::{Attachment, Care, Exposure, History, Person, Physiology, Wellbeing};
-use crate::graph::{Bond, NodeAgent, SocialGraph};
+use crate::graph::{Link, NodeAgent, SocialGraph};
 use crate::sim::{
     Clock, EngineError, InterventionPlan, Member, ModelParams, PlannedIntervention, Recorder, Roster, Simulation,
     TickTally,
@@ -44,8 +45,8 @@ pub struct SimState {
     pub node_bound: usize,
     /// Free node slots, in the order they will be reused.
     pub free_nodes: Vec<usize>,
-    /// The bond table, indexed by edge index (None: a free slot).
-    pub bonds: Vec<Option<Bond>>,
+    /// The bond table with each bond's ends, indexed by edge index (None: a free slot).
+    pub bonds: Vec<Option<Link>>,
     /// Free edge slots, in the order they will be reused.
     pub free_edges: Vec<usize>,
 }
@@ -81,7 +82,13 @@ impl Simulation {
             agents,
             node_bound: graph.node_bound(),
             free_nodes,
-            bonds: graph.bonds.clone(),
+            bonds: {
+                let mut bonds = vec![None; graph.bonds.len()];
+                for (edge, link) in graph.links() {
+                    bonds[edge.index()] = Some(link);
+                }
+                bonds
+            },
             free_edges,
         }
     }
@@ -98,7 +105,10 @@ impl Simulation {
         world.insert_resource(ModelParams(state.params));
         world.insert_resource(InterventionPlan(state.interventions));
 
-        let mut graph = SocialGraph::rebuild(state.node_bound, &state.free_nodes, state.bonds, &state.free_edges);
+        let ends: Vec<[NodeIndex; 2]> =
+            state.bonds.iter().map(|l| l.map_or([NodeIndex::end(); 2], |l| [l.a, l.b])).collect();
+        let bonds = state.bonds.iter().map(|l| l.map(|l| l.bond)).collect();
+        let mut graph = SocialGraph::rebuild(state.node_bound, &state.free_nodes, bonds, &ends, &state.free_edges);
         let mut members = Vec::with_capacity(state.agents.len());
         for agent in &state.agents {
             let entity = world

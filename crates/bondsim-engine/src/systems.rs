@@ -14,7 +14,7 @@ use rand_distr::{Distribution, Normal, StandardNormal};
 use rayon::prelude::*;
 
 use crate::components::{Attachment, Care, Exposure, History, ParentId, Person, Physiology, Wellbeing};
-use crate::graph::{Bond, SocialGraph};
+use crate::graph::{Bond, Link, SocialGraph};
 use crate::output::{
     AgentRow, BirthRow, BondEventKind, BondEventRow, DeathRow, InterventionRow, MetricsRow, NetworkRow,
 };
@@ -258,11 +258,20 @@ pub fn renumber_for_locality(
     clock: Res<Clock>,
     mut roster: ResMut<Roster>,
     mut graph: ResMut<SocialGraph>,
+    mut view: ResMut<AgentView>,
+    mut field: ResMut<SocialField>,
     mut people: Query<&mut Person>,
 ) {
     if (clock.tick - 1) % RENUMBER_EVERY_TICKS != 0 {
         return;
     }
+    // The last tick's per-node and per-bond rows are indexed by the slots renumbering replaces,
+    // and each is made again before it is read this tick (as after a restore, which starts
+    // without them): given back first, they leave room for the renumbering's own copies (at a
+    // million agents about 140 MB against its 110 MB of moves and the new bond table).
+    view.slots = Vec::new();
+    let novelty = std::mem::take(&mut field.novelty);
+    *field = SocialField { novelty, ..SocialField::default() };
     // The roster is in id order, which is birth order (founders are numbered from the oldest).
     let order: Vec<NodeIndex> = roster.members.iter().map(|m| m.node).collect();
     let new_of = graph.renumber(&order);
@@ -343,8 +352,8 @@ fn lose_strongest_close_bond(world: &mut World, member: Member, params: &bondsim
         .filter(|(_, b)| is_close(b.state.kind))
         .max_by(|(ea, a), (eb, b)| a.state.strength.total_cmp(&b.state.strength).then(eb.cmp(ea)));
     let Some((edge, _)) = strongest else { return };
-    let Some(bond) = world.resource_mut::<SocialGraph>().remove_bond(edge) else { return };
-    let other_node = bond.other(member.node);
+    let Some(link) = world.resource_mut::<SocialGraph>().remove_bond(edge) else { return };
+    let (other_node, bond) = (link.other(member.node), link.bond);
     let other = world.resource::<SocialGraph>().entity(other_node);
     let other_id = world.resource::<SocialGraph>().id(other_node);
     bereave(world, member.entity, &bond.state, params, clock);
@@ -586,12 +595,14 @@ pub fn learn_from_contact(
     let tick = clock.tick;
     let clock = *clock;
     let (weight_sums, weights) = (&field.weight_sums, &field.weights);
-    graph.bonds.par_iter_mut().enumerate().for_each(|(edge, bond)| {
+    let (bonds, ends) = graph.bonds_with_ends();
+    bonds.par_iter_mut().enumerate().for_each(|(edge, bond)| {
         let Some(bond) = bond else { return };
-        let (a, b) = (&slots[bond.a.index()], &slots[bond.b.index()]);
+        let (node_a, node_b) = ends.of(edge);
+        let (a, b) = (&slots[node_a.index()], &slots[node_b.index()]);
         let w = f64::from(weights[edge]);
-        let offer_a = a.budget_hours_per_week() * w / weight_sums[bond.a.index()];
-        let offer_b = b.budget_hours_per_week() * w / weight_sums[bond.b.index()];
+        let offer_a = a.budget_hours_per_week() * w / weight_sums[node_a.index()];
+        let offer_b = b.budget_hours_per_week() * w / weight_sums[node_b.index()];
         let hours_per_week = offer_a.min(offer_b);
         // Computed in double precision, stored in single (`BondState`).
         let total_contact_hours = f64::from(bond.state.total_contact_hours);
@@ -626,10 +637,12 @@ pub fn learn_from_contact(
                 (f64::from(state.strength), f64::from(state.synchrony), f64::from(state.contact_hours));
             let sync_hours = contact_hours / clock.weeks_per_tick * synchrony;
             let age_ticks = tick - i64::from(state.formed_tick);
-            // In a parent–child bond the parent is `a` (the older, with the smaller id).
-            let (other, i_am_parent) = if bond.a == me { (bond.b, true) } else { (bond.a, false) };
-            // The other partner's row is read only for the bonds that need it (a random read).
-            let them = || &slots[other.index()];
+            // The other partner (the bond's ends are read, like its row, only for the bonds that
+            // need it: random reads). In a parent–child bond the parent is `a` (the older, with
+            // the smaller id).
+            let ends = || graph.ends(*edge);
+            let other = || graph.other_end(*edge, me);
+            let them = || &slots[other().index()];
             sums.bonds += 1;
             sums.felt_closeness += strength * state.kind.closeness_weight();
             sums.synchronous_hours_per_week += sync_hours;
@@ -639,7 +652,7 @@ pub fn learn_from_contact(
                 sums.close_bonds += 1;
             }
             if state.kind == BondKind::Romantic {
-                sums.partner = Some(other);
+                sums.partner = Some(other());
                 sums.partner_strength = strength;
             }
             if matches!(state.kind, BondKind::Romantic | BondKind::CloseFriend) {
@@ -647,7 +660,7 @@ pub fn learn_from_contact(
                 let partner_security = 1.0 - 0.5 * (them.anxiety() + them.avoidance());
                 sums.secure_bond = sums.secure_bond.max(strength * synchrony * partner_security);
             }
-            if state.kind == BondKind::ParentChild && !i_am_parent {
+            if state.kind == BondKind::ParentChild && ends().0 != me {
                 let them = them();
                 let h = contact_hours;
                 sums.care_hours += h;
@@ -668,10 +681,11 @@ fn end_bond(
     tick: i64,
     recorder: &mut Recorder,
     tally: &mut TickTally,
-) -> Option<Bond> {
-    let bond = graph.remove_bond(edge)?;
+) -> Option<Link> {
+    let link = graph.remove_bond(edge)?;
     // The agents are still there (only the bond went).
-    let (agent_a, agent_b) = graph.ids(&bond);
+    let (agent_a, agent_b) = (graph.id(link.a), graph.id(link.b));
+    let bond = link.bond;
     tally.bonds_ended += 1;
     recorder.0.bond_events.push(BondEventRow {
         tick,
@@ -682,7 +696,7 @@ fn end_bond(
         strength: f64::from(bond.state.strength),
         bond_age_ticks: tick - i64::from(bond.state.formed_tick),
     });
-    Some(bond)
+    Some(link)
 }
 
 /// Bonds that have faded break (claim 3: enduring, but not without contact); couples separate
@@ -725,19 +739,23 @@ pub fn break_and_partner(
         .bonds
         .par_iter()
         .enumerate()
-        .filter_map(|(slot, bond)| Some((slot, fate(bond.as_ref()?, &graph, slots, &field.singles, p, &clock)?)))
+        .filter_map(|(slot, bond)| {
+            let edge = EdgeIndex::new(slot);
+            Some((slot, fate(edge, bond.as_ref()?, &graph, slots, &field.singles, p, &clock)?))
+        })
         .collect();
     let mut partnered_now = vec![false; slots.len()];
     for (slot, fate) in fates {
         let Some(bond) = graph.bonds[slot] else { continue };
         let edge = EdgeIndex::new(slot);
+        let (a, b) = graph.ends(edge);
         let state = bond.state;
         let ended = match fate {
             Fate::Break => end_bond(&mut graph, edge, BondEventKind::Broken, clock.tick, &mut recorder, &mut tally),
             Fate::Separate => {
                 let ended = end_bond(&mut graph, edge, BondEventKind::Separated, clock.tick, &mut recorder, &mut tally);
                 // Losing a partner is a stress spike (claim 7), half that of a death.
-                for node in [bond.a, bond.b] {
+                for node in [a, b] {
                     if let Ok((mut physiology, _, _)) = agents.get_mut(graph.entity(node)) {
                         physiology.0.cortisol = rules::unit(
                             physiology.0.cortisol + 0.5 * p.stress.bereavement_spike * f64::from(state.strength),
@@ -745,17 +763,17 @@ pub fn break_and_partner(
                     }
                 }
                 // For their children under 18 the separation is a negative life event.
-                parents_separated(&graph, [bond.a, bond.b], slots, p, &clock, &mut agents);
+                parents_separated(&graph, [a, b], slots, p, &clock, &mut agents);
                 ended
             }
             Fate::Partner => {
-                if !partnered_now[bond.a.index()] && !partnered_now[bond.b.index()] {
-                    partnered_now[bond.a.index()] = true;
-                    partnered_now[bond.b.index()] = true;
-                    if let Some(b) = graph.bonds[slot].as_mut() {
-                        b.state.kind = BondKind::Romantic;
+                if !partnered_now[a.index()] && !partnered_now[b.index()] {
+                    partnered_now[a.index()] = true;
+                    partnered_now[b.index()] = true;
+                    if let Some(bond) = graph.bonds[slot].as_mut() {
+                        bond.state.kind = BondKind::Romantic;
                     }
-                    let (agent_a, agent_b) = graph.ids(&bond);
+                    let (agent_a, agent_b) = (graph.id(a), graph.id(b));
                     recorder.0.bond_events.push(BondEventRow {
                         tick: clock.tick,
                         event: BondEventKind::Partnered,
@@ -774,7 +792,7 @@ pub fn break_and_partner(
                 if let Ok((_, mut history, _)) = agents.get_mut(graph.entity(node)) {
                     history.bonds_lost += 1;
                     history.longest_bond_ticks =
-                        history.longest_bond_ticks.max(ticks_i32(clock.tick - i64::from(ended.state.formed_tick)));
+                        history.longest_bond_ticks.max(ticks_i32(clock.tick - i64::from(ended.bond.state.formed_tick)));
                 }
             }
         }
@@ -805,6 +823,7 @@ enum Fate {
 
 /// A bond's fate this tick, from its own state, both partners' view and its own random stream.
 fn fate(
+    edge: EdgeIndex,
     bond: &Bond,
     graph: &SocialGraph,
     slots: &[AgentSlot],
@@ -813,11 +832,15 @@ fn fate(
     clock: &Clock,
 ) -> Option<Fate> {
     // The partners' rows are read only where the decision needs them (they sit elsewhere).
-    let ends = || (&slots[bond.a.index()], &slots[bond.b.index()]);
+    let nodes = || graph.ends(edge);
+    let ends = || {
+        let (a, b) = nodes();
+        (&slots[a.index()], &slots[b.index()])
+    };
     let state = &bond.state;
     // The bond's stream, made only for the bonds that draw (it costs a seeding per bond).
     let draw = || {
-        let (id_a, id_b) = graph.ids(bond);
+        let (id_a, id_b) = graph.ids(edge);
         stream(clock.seed, Purpose::Bond, pair_key(id_a, id_b), clock.tick as u64).random::<f64>()
     };
     match state.kind {
@@ -830,7 +853,8 @@ fn fate(
         }
         BondKind::CloseFriend | BondKind::Friend => {
             // A woman and a man, both adult and unpartnered, at most 15 years apart.
-            let (single_a, single_b) = (singles[bond.a.index()], singles[bond.b.index()]);
+            let (a, b) = nodes();
+            let (single_a, single_b) = (singles[a.index()], singles[b.index()]);
             let eligible = single_a != Single::No && single_b != Single::No && single_a != single_b && {
                 let (a, b) = ends();
                 (a.age_years(clock) - b.age_years(clock)).abs() < 15.0
@@ -858,9 +882,9 @@ fn parents_separated(
     let mut children: Vec<NodeIndex> = parents
         .iter()
         .flat_map(|&parent| {
-            graph.bonds_of(parent).iter().filter_map(move |e| {
+            graph.bonds_of(parent).iter().filter_map(move |&e| {
                 let bond = graph.bonds[e.index()]?;
-                let child = bond.other(parent);
+                let child = graph.other_end(e, parent);
                 let child_age = slots[child.index()].age_years(clock);
                 let young = child_age < p.life.adult_years && child_age < slots[parent.index()].age_years(clock);
                 (bond.state.kind == BondKind::ParentChild && young).then_some(child)
@@ -1036,8 +1060,8 @@ pub fn apply_deaths(world: &mut World) {
     for (member, hazard) in dying {
         record_death(world, member, hazard, clock);
         let bonds = world.resource_mut::<SocialGraph>().remove_agent(member.node);
-        for bond in bonds {
-            let survivor_node = bond.other(member.node);
+        for link in bonds {
+            let (survivor_node, bond) = (link.other(member.node), link.bond);
             let survivor_entity = world.resource::<SocialGraph>().entity(survivor_node);
             let survivor_id = world.resource::<SocialGraph>().id(survivor_node);
             bereave(world, survivor_entity, &bond.state, &params, clock);
@@ -1112,10 +1136,10 @@ fn bond_counts(graph: &SocialGraph, node: NodeIndex) -> (u32, u32) {
 }
 
 fn partner_of(graph: &SocialGraph, node: NodeIndex) -> Option<(NodeIndex, f64, u64)> {
-    graph.bonds_of(node).iter().find_map(|e| {
+    graph.bonds_of(node).iter().find_map(|&e| {
         let bond = graph.bonds[e.index()]?;
         (bond.state.kind == BondKind::Romantic).then(|| {
-            let other = bond.other(node);
+            let other = graph.other_end(e, node);
             (other, f64::from(bond.state.strength), graph.id(other))
         })
     })
@@ -1361,11 +1385,17 @@ fn network_rows(world: &World, clock: Clock, members: &[Member]) -> Vec<NetworkR
                 // A bond is listed by its `a` end, the smaller id, in the order of the other id.
                 let start = rows.len();
                 rows.extend(
-                    graph.bonds_of(m.node).iter().filter_map(|e| graph.bonds[e.index()].filter(|b| b.a == m.node)).map(
-                        |b| NetworkRow {
+                    graph
+                        .bonds_of(m.node)
+                        .iter()
+                        .filter_map(|&e| {
+                            let (a, b) = graph.ends(e);
+                            (a == m.node).then_some((b, graph.bonds[e.index()]?))
+                        })
+                        .map(|(b_node, b)| NetworkRow {
                             tick: clock.tick,
                             agent_a: m.id,
-                            agent_b: graph.id(b.b),
+                            agent_b: graph.id(b_node),
                             kind: b.state.kind,
                             strength: f64::from(b.state.strength),
                             value: f64::from(b.state.value),
@@ -1373,8 +1403,7 @@ fn network_rows(world: &World, clock: Clock, members: &[Member]) -> Vec<NetworkR
                             contact_hours: f64::from(b.state.contact_hours),
                             formed_tick: i64::from(b.state.formed_tick),
                             bond_age_ticks: clock.tick - i64::from(b.state.formed_tick),
-                        },
-                    ),
+                        }),
                 );
                 rows[start..].sort_unstable_by_key(|r| r.agent_b);
             }
