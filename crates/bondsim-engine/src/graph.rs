@@ -193,23 +193,23 @@ impl SocialGraph {
     /// A neighbour of `node` drawn with probability proportional to the strength of its bond
     /// (`u` uniform in [0, 1)): people are introduced through their closer bonds.
     pub fn neighbour_by_strength(&self, node: NodeIndex, u: f64) -> Option<NodeIndex> {
-        let ends = self
-            .bonds_of(node)
-            .iter()
-            .filter_map(|&e| self.bonds[e.index()].map(|b| (f64::from(b.state.strength), self.other_end(e, node))));
+        let bonds =
+            self.bonds_of(node).iter().filter_map(|&e| self.bonds[e.index()].map(|b| (f64::from(b.state.strength), e)));
         // The bonds are read once (they sit at random places) into a copy on the stack, and the
-        // draw walks the copy twice; more bonds than it holds are walked in place.
-        let mut copy = [(0.0, NodeIndex::end()); 48];
-        if self.degree(node) <= copy.len() {
+        // draw walks the copy twice; more bonds than it holds are walked in place. Only the
+        // drawn bond's ends are read (another random read).
+        let mut copy = [(0.0, EdgeIndex::end()); 48];
+        let drawn = if self.degree(node) <= copy.len() {
             let mut n = 0;
-            for (slot, end) in copy.iter_mut().zip(ends) {
-                *slot = end;
+            for (slot, bond) in copy.iter_mut().zip(bonds) {
+                *slot = bond;
                 n += 1;
             }
             draw_by_weight(copy[..n].iter().copied(), u)
         } else {
-            draw_by_weight(ends, u)
-        }
+            draw_by_weight(bonds, u)
+        };
+        drawn.map(|edge| self.other_end(edge, node))
     }
 
     pub fn bond_count(&self) -> usize {
