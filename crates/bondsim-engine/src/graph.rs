@@ -167,8 +167,8 @@ impl SocialGraph {
 
     /// Removes the bond in `edge`, if there is one, and returns it with its ends.
     pub fn remove_bond(&mut self, edge: EdgeIndex) -> Option<Link> {
-        let bond = self.bonds.get_mut(edge.index())?.take()?;
         let (a, b) = self.graph.edge_endpoints(edge)?;
+        let bond = self.bonds.get_mut(edge.index())?.take()?;
         self.graph.remove_edge(edge);
         self.adjacency.remove(a, edge);
         self.adjacency.remove(b, edge);

@@ -883,11 +883,13 @@ fn parents_separated(
         .iter()
         .flat_map(|&parent| {
             graph.bonds_of(parent).iter().filter_map(move |&e| {
-                let bond = graph.bonds[e.index()]?;
+                if graph.kind_of(e)? != BondKind::ParentChild {
+                    return None;
+                }
                 let child = graph.other_end(e, parent);
                 let child_age = slots[child.index()].age_years(clock);
                 let young = child_age < p.life.adult_years && child_age < slots[parent.index()].age_years(clock);
-                (bond.state.kind == BondKind::ParentChild && young).then_some(child)
+                young.then_some(child)
             })
         })
         .collect();
