@@ -37,8 +37,13 @@ pub struct Link {
 impl Link {
     /// The other end of the bond, seen from `node`.
     pub fn other(&self, node: NodeIndex) -> NodeIndex {
-        if self.a == node { self.b } else { self.a }
+        other_of((self.a, self.b), node)
     }
+}
+
+/// Of a bond's two ends, the one that is not `node`.
+fn other_of((a, b): (NodeIndex, NodeIndex), node: NodeIndex) -> NodeIndex {
+    if a == node { b } else { a }
 }
 
 /// What a graph node carries: the agent's entity and its id.
@@ -82,13 +87,12 @@ impl SocialGraph {
     /// The nodes of the agents at the ends of the bond in `edge` (a slot in use), `a` first
     /// (the smaller id).
     pub fn ends(&self, edge: EdgeIndex) -> (NodeIndex, NodeIndex) {
-        self.graph.edge_endpoints(edge).expect("a bond in the slot")
+        Ends(&self.graph).of(edge.index())
     }
 
     /// The other end of the bond in `edge`, seen from `node`.
     pub fn other_end(&self, edge: EdgeIndex, node: NodeIndex) -> NodeIndex {
-        let (a, b) = self.ends(edge);
-        if a == node { b } else { a }
+        other_of(self.ends(edge), node)
     }
 
     /// The ids of the agents at the ends of the bond in `edge`, `a`'s first (the smaller).
@@ -97,15 +101,16 @@ impl SocialGraph {
         (self.id(a), self.id(b))
     }
 
+    /// The bond in `edge` with its ends, if the slot holds one.
+    pub fn link(&self, edge: EdgeIndex) -> Option<Link> {
+        let bond = (*self.bonds.get(edge.index())?)?;
+        let (a, b) = self.ends(edge);
+        Some(Link { a, b, bond })
+    }
+
     /// Every bond with its ends, in edge-index order.
     pub fn links(&self) -> impl Iterator<Item = (EdgeIndex, Link)> + '_ {
-        self.bonds.iter().enumerate().filter_map(|(slot, bond)| {
-            let edge = EdgeIndex::new(slot);
-            bond.map(|bond| {
-                let (a, b) = self.ends(edge);
-                (edge, Link { a, b, bond })
-            })
-        })
+        (0..self.bonds.len()).map(EdgeIndex::new).filter_map(|edge| Some((edge, self.link(edge)?)))
     }
 
     /// The bond table to change in place, with the ends of each bond to read beside it (the
@@ -392,7 +397,6 @@ mod tests {
             .links()
             .map(|(edge, link)| {
                 let (id_a, id_b) = graph.ids(edge);
-                assert_eq!((id_a, id_b), (graph.id(link.a), graph.id(link.b)));
                 (id_a, id_b, format!("{:?} {}", link.bond.state, link.bond.reward))
             })
             .collect();

@@ -8,7 +8,7 @@
 
 use bevy_ecs::prelude::*;
 use bondsim_model::Params;
-use petgraph::stable_graph::NodeIndex;
+use petgraph::stable_graph::{EdgeIndex, NodeIndex};
 use serde::{Deserialize, Serialize};
 
 use crate::components::{Attachment, Care, Exposure, History, Person, Physiology, Wellbeing};
@@ -82,13 +82,7 @@ impl Simulation {
             agents,
             node_bound: graph.node_bound(),
             free_nodes,
-            bonds: {
-                let mut bonds = vec![None; graph.bonds.len()];
-                for (edge, link) in graph.links() {
-                    bonds[edge.index()] = Some(link);
-                }
-                bonds
-            },
+            bonds: (0..graph.bonds.len()).map(|slot| graph.link(EdgeIndex::new(slot))).collect(),
             free_edges,
         }
     }
