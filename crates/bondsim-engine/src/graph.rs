@@ -249,6 +249,8 @@ impl SocialGraph {
     /// A graph with the given node and edge slots in use and the free slots in the given reuse
     /// order; node weights are placeholders until the agents are spawned. `ends[slot]` are the
     /// nodes of the bond in `bonds[slot]`, `a` first (read only where the slot holds a bond).
+    /// Call it in the simulation's thread pool: it builds petgraph's graph and the bond lists
+    /// side by side (`rayon::join`).
     pub fn rebuild(
         node_bound: usize,
         free_nodes: &[usize],
@@ -257,40 +259,49 @@ impl SocialGraph {
         free_edges: &[usize],
     ) -> Self {
         assert_eq!(bonds.len(), ends.len(), "the ends of every slot");
-        let mut graph = StableUnGraph::default();
-        for _ in 0..node_bound {
-            graph.add_node(NodeAgent::PLACEHOLDER);
-        }
-        // Stand-in edges need a node; with no node left there is no free edge slot to keep.
-        let anchor = (0..node_bound).map(NodeIndex::new).find(|n| !free_nodes.contains(&n.index()));
-        let mut stand_ins = Vec::new();
-        for (slot, [a, b]) in bonds.iter().zip(ends) {
-            match (slot, anchor) {
-                (Some(_), _) => {
-                    graph.add_edge(*a, *b, ());
-                }
-                (None, Some(anchor)) => stand_ins.push(graph.add_edge(anchor, anchor, ()).index()),
-                (None, None) => {}
+        // petgraph's graph is built edge by edge on one thread while the bond lists are built on
+        // another: both read only the ends.
+        let build_graph = || {
+            let mut graph = StableUnGraph::default();
+            for _ in 0..node_bound {
+                graph.add_node(NodeAgent::PLACEHOLDER);
             }
-        }
-        let order: Vec<usize> = if free_edges.is_empty() { stand_ins } else { free_edges.to_vec() };
-        for &e in order.iter().rev() {
-            graph.remove_edge(EdgeIndex::new(e));
-        }
-        for &n in free_nodes.iter().rev() {
-            graph.remove_node(NodeIndex::new(n));
-        }
-        let in_use = || bonds.iter().zip(ends).enumerate().filter(|(_, (bond, _))| bond.is_some());
-        let mut degrees = vec![0usize; node_bound];
-        for (_, (_, [a, b])) in in_use() {
-            degrees[a.index()] += 1;
-            degrees[b.index()] += 1;
-        }
-        let mut adjacency = Adjacency::with_degrees(&degrees);
-        for (slot, (_, &[a, b])) in in_use() {
-            adjacency.push(a, EdgeIndex::new(slot));
-            adjacency.push(b, EdgeIndex::new(slot));
-        }
+            // Stand-in edges need a node; with no node left there is no free edge slot to keep.
+            let anchor = (0..node_bound).map(NodeIndex::new).find(|n| !free_nodes.contains(&n.index()));
+            let mut stand_ins = Vec::new();
+            for (slot, [a, b]) in bonds.iter().zip(ends) {
+                match (slot, anchor) {
+                    (Some(_), _) => {
+                        graph.add_edge(*a, *b, ());
+                    }
+                    (None, Some(anchor)) => stand_ins.push(graph.add_edge(anchor, anchor, ()).index()),
+                    (None, None) => {}
+                }
+            }
+            let order: Vec<usize> = if free_edges.is_empty() { stand_ins } else { free_edges.to_vec() };
+            for &e in order.iter().rev() {
+                graph.remove_edge(EdgeIndex::new(e));
+            }
+            for &n in free_nodes.iter().rev() {
+                graph.remove_node(NodeIndex::new(n));
+            }
+            graph
+        };
+        let build_lists = || {
+            let in_use = || bonds.iter().zip(ends).enumerate().filter(|(_, (bond, _))| bond.is_some());
+            let mut degrees = vec![0usize; node_bound];
+            for (_, (_, [a, b])) in in_use() {
+                degrees[a.index()] += 1;
+                degrees[b.index()] += 1;
+            }
+            let mut adjacency = Adjacency::with_degrees(&degrees);
+            for (slot, (_, &[a, b])) in in_use() {
+                adjacency.push(a, EdgeIndex::new(slot));
+                adjacency.push(b, EdgeIndex::new(slot));
+            }
+            adjacency
+        };
+        let (graph, adjacency) = rayon::join(build_graph, build_lists);
         Self { graph, bonds, adjacency }
     }
 
@@ -300,7 +311,13 @@ impl SocialGraph {
     /// left free. Returns, for each old node slot, its new node (`NodeIndex::end()` for a slot
     /// not in `order`). A pure function of the graph and `order`: runs that renumber at the
     /// same ticks stay identical.
-    pub fn renumber(&mut self, order: &[NodeIndex]) -> Vec<NodeIndex> {
+    ///
+    /// `sorted_before`: the tick of the last renumbering in the same order, if there was one.
+    /// The bonds formed before it still sit in their sorted order (nodes keep their relative
+    /// order, and a bond never moves between renumberings), so only the newer ones are sorted
+    /// and merged in. It changes how long this takes, never the result: the old bonds are
+    /// checked to be in order and sorted with the rest if they are not.
+    pub fn renumber(&mut self, order: &[NodeIndex], sorted_before: Option<u32>) -> Vec<NodeIndex> {
         let mut new_of = vec![NodeIndex::end(); self.node_bound()];
         for (new, old) in order.iter().enumerate() {
             new_of[old.index()] = NodeIndex::new(new);
@@ -310,21 +327,27 @@ impl SocialGraph {
         // the old graph is dropped (the ends are petgraph's), and the bond table gathered in the
         // new order after it, so that at a million agents the old graph (about 260 MB) is gone
         // before the new table (about 290 MB) is made.
-        let mut moves: Vec<(NodeIndex, NodeIndex, u32)> = self
-            .links()
-            .map(|(edge, link)| {
-                let (a, b) = (new_of[link.a.index()], new_of[link.b.index()]);
-                debug_assert!(a != NodeIndex::end() && b != NodeIndex::end(), "a bond to an agent not in the order");
-                (a, b, u32::try_from(edge.index()).expect("fewer than 2^32 bond slots"))
-            })
-            .collect();
+        let mut moves: Vec<Move> = Vec::with_capacity(self.bond_count());
+        let mut fresh: Vec<Move> = Vec::new();
+        for (edge, link) in self.links() {
+            let (a, b) = (new_of[link.a.index()], new_of[link.b.index()]);
+            debug_assert!(a != NodeIndex::end() && b != NodeIndex::end(), "a bond to an agent not in the order");
+            let slot = u32::try_from(edge.index()).expect("fewer than 2^32 bond slots");
+            let old = sorted_before.is_some_and(|tick| link.bond.state.formed_tick < tick);
+            if old { &mut moves } else { &mut fresh }.push(Move { a, b, slot });
+        }
         let old_bonds = std::mem::take(&mut self.bonds);
         *self = Self::default();
-        // Pairs are unique, so the order is total and the parallel sort deterministic.
-        moves.par_sort_unstable_by_key(|&(a, b, _)| (a.min(b), a.max(b)));
-        let bonds: Vec<Option<Bond>> = moves.par_iter().map(|&(_, _, slot)| old_bonds[slot as usize]).collect();
+        // Pairs are unique, so the order is total and the parallel sorts deterministic.
+        if !moves.par_windows(2).all(|w| w[0].key() < w[1].key()) {
+            moves.par_sort_unstable_by_key(Move::key);
+        }
+        fresh.par_sort_unstable_by_key(Move::key);
+        merge_sorted(&mut moves, &fresh);
+        drop(fresh);
+        let bonds: Vec<Option<Bond>> = moves.par_iter().map(|m| old_bonds[m.slot as usize]).collect();
         drop(old_bonds);
-        let ends: Vec<[NodeIndex; 2]> = moves.into_iter().map(|(a, b, _)| [a, b]).collect();
+        let ends: Vec<[NodeIndex; 2]> = moves.into_iter().map(|m| [m.a, m.b]).collect();
         *self = Self::rebuild(order.len(), &[], bonds, &ends, &[]);
         for (node, agent) in agents.into_iter().enumerate() {
             self.graph[NodeIndex::new(node)] = agent;
@@ -349,6 +372,39 @@ impl Ends<'_> {
     }
 }
 
+/// Where renumbering moves a bond: its new ends (`a` first) and its old slot.
+#[derive(Debug, Clone, Copy)]
+struct Move {
+    a: NodeIndex,
+    b: NodeIndex,
+    slot: u32,
+}
+
+impl Move {
+    /// The bond's place in the renumbered table: lower end, then higher.
+    fn key(&self) -> (NodeIndex, NodeIndex) {
+        (self.a.min(self.b), self.a.max(self.b))
+    }
+}
+
+/// Merges `extra` (sorted by key) into `sorted` (sorted by key), in place from the back: one
+/// pass, and no copy of `sorted` beside it (at a million agents it is about 110 MB).
+fn merge_sorted(sorted: &mut Vec<Move>, extra: &[Move]) {
+    let (mut i, mut j) = (sorted.len(), extra.len());
+    sorted.extend_from_slice(extra);
+    let mut k = sorted.len();
+    while j > 0 {
+        k -= 1;
+        if i > 0 && sorted[i - 1].key() > extra[j - 1].key() {
+            i -= 1;
+            sorted[k] = sorted[i];
+        } else {
+            j -= 1;
+            sorted[k] = extra[j];
+        }
+    }
+}
+
 /// One of the items, drawn with probability proportional to its weight (`u` uniform in
 /// [0, 1)); the last one if rounding leaves the walk short.
 fn draw_by_weight<T: Copy>(items: impl Iterator<Item = (f64, T)> + Clone, u: f64) -> Option<T> {
@@ -368,11 +424,43 @@ fn draw_by_weight<T: Copy>(items: impl Iterator<Item = (f64, T)> + Clone, u: f64
 #[cfg(test)]
 mod tests {
     use bondsim_model::Params;
+    use proptest::prelude::*;
 
     use petgraph::stable_graph::NodeIndex;
 
     use super::SocialGraph;
     use crate::{Settings, Simulation};
+
+    proptest! {
+        /// Any split of a set of bonds (distinct pairs, either end first) into two sorted parts
+        /// merges into the set sorted.
+        #[test]
+        fn merging_two_sorted_parts_sorts_the_whole(
+            pairs in proptest::collection::btree_set((0usize..60, 1usize..60), 0..120),
+            flip in proptest::collection::vec(any::<bool>(), 120),
+            to_extra in proptest::collection::vec(any::<bool>(), 120),
+        ) {
+            let moves: Vec<super::Move> = pairs
+                .iter()
+                .enumerate()
+                .map(|(slot, &(low, gap))| {
+                    let (a, b) = if flip[slot] { (low + gap, low) } else { (low, low + gap) };
+                    super::Move { a: NodeIndex::new(a), b: NodeIndex::new(b), slot: slot as u32 }
+                })
+                .collect();
+            let mut expected = moves.clone();
+            expected.sort_by_key(super::Move::key);
+            let (mut sorted, mut extra): (Vec<_>, Vec<_>) =
+                moves.iter().enumerate().partition(|(i, _)| !to_extra[*i]);
+            sorted.sort_by_key(|(_, m)| m.key());
+            extra.sort_by_key(|(_, m)| m.key());
+            let mut merged: Vec<super::Move> = sorted.into_iter().map(|(_, m)| *m).collect();
+            let extra: Vec<super::Move> = extra.into_iter().map(|(_, m)| *m).collect();
+            super::merge_sorted(&mut merged, &extra);
+            let slots = |v: &[super::Move]| v.iter().map(|m| m.slot).collect::<Vec<_>>();
+            prop_assert_eq!(slots(&merged), slots(&expected));
+        }
+    }
 
     fn small_run(ticks: usize) -> Simulation {
         let settings = Settings {
@@ -443,7 +531,7 @@ mod tests {
         order.sort_unstable();
         // Renumber in reverse birth order, through the same path the phase takes.
         let nodes: Vec<NodeIndex> = order.iter().rev().map(|o| o.2).collect();
-        let new_of = world.resource_mut::<SocialGraph>().renumber(&nodes);
+        let new_of = world.resource_mut::<SocialGraph>().renumber(&nodes, None);
         let members = world.resource::<crate::sim::Roster>().members.clone();
         for m in &members {
             let node = new_of[m.node.index()];
@@ -459,6 +547,33 @@ mod tests {
         assert!(ends.windows(2).all(|w| w[0] < w[1]), "bonds sorted by their endpoints");
         // The oldest agent is now the last node.
         assert_eq!(new_of[order[0].2.index()].index(), members.len() - 1);
+    }
+
+    /// Renumbers in roster order, as the phase does, and lists the table slot by slot.
+    fn renumbered_table(sorted_before: Option<u32>) -> Vec<(usize, u64, u64, String)> {
+        let mut sim = small_run(30);
+        let world = sim.world_mut();
+        let order: Vec<NodeIndex> = world.resource::<crate::sim::Roster>().members.iter().map(|m| m.node).collect();
+        let mut graph = world.resource_mut::<SocialGraph>();
+        let formed: Vec<u32> = graph.links().map(|(_, l)| l.bond.state.formed_tick).collect();
+        // Ticks 1, 14 and 27 renumbered: bonds on both sides of the last one.
+        assert!(formed.iter().any(|&t| t < 27) && formed.iter().any(|&t| t >= 27));
+        graph.renumber(&order, sorted_before);
+        graph
+            .links()
+            .map(|(edge, link)| {
+                let (id_a, id_b) = graph.ids(edge);
+                (edge.index(), id_a, id_b, format!("{:?} {}", link.bond.state, link.bond.reward))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn sorting_only_the_bonds_formed_since_the_last_renumbering_gives_the_same_table() {
+        let whole = renumbered_table(None);
+        assert_eq!(renumbered_table(Some(27)), whole);
+        // A wrong tick: bonds taken for sorted are not, and are sorted with the rest.
+        assert_eq!(renumbered_table(Some(u32::MAX)), whole);
     }
 
     #[test]

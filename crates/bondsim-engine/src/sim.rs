@@ -154,17 +154,22 @@ impl Simulation {
                 })
                 .collect(),
         ));
+        let pool = Self::thread_pool(settings.threads)?;
         found_population(&mut world, settings.population);
-        Self::assemble(world, settings.threads)
+        Ok(Self::assemble(world, pool, settings.threads))
+    }
+
+    /// The simulation's one thread pool: every parallel pass runs in it.
+    pub(crate) fn thread_pool(threads: usize) -> Result<rayon::ThreadPool, EngineError> {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .map_err(|source| EngineError::ThreadPool { threads, source })
     }
 
     /// A simulation around a populated world: its thread pool and tick schedule.
-    pub(crate) fn assemble(world: World, threads: usize) -> Result<Self, EngineError> {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .map_err(|source| EngineError::ThreadPool { threads, source })?;
-        Ok(Self { world, schedule: systems::tick_schedule(), pool, threads })
+    pub(crate) fn assemble(world: World, pool: rayon::ThreadPool, threads: usize) -> Self {
+        Self { world, schedule: systems::tick_schedule(), pool, threads }
     }
 
     pub fn threads(&self) -> usize {

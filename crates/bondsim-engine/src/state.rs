@@ -102,7 +102,10 @@ impl Simulation {
         let ends: Vec<[NodeIndex; 2]> =
             state.bonds.iter().map(|l| l.map_or([NodeIndex::end(); 2], |l| [l.a, l.b])).collect();
         let bonds = state.bonds.iter().map(|l| l.map(|l| l.bond)).collect();
-        let mut graph = SocialGraph::rebuild(state.node_bound, &state.free_nodes, bonds, &ends, &state.free_edges);
+        // Rebuilt in the simulation's pool (the graph and the bond lists are built side by side).
+        let pool = Simulation::thread_pool(threads)?;
+        let mut graph =
+            pool.install(|| SocialGraph::rebuild(state.node_bound, &state.free_nodes, bonds, &ends, &state.free_edges));
         let mut members = Vec::with_capacity(state.agents.len());
         for agent in &state.agents {
             let entity = world
@@ -116,7 +119,7 @@ impl Simulation {
         }
         world.insert_resource(graph);
         world.insert_resource(Roster { members, next_id: state.next_id });
-        Simulation::assemble(world, threads)
+        Ok(Simulation::assemble(world, pool, threads))
     }
 }
 

@@ -274,7 +274,11 @@ pub fn renumber_for_locality(
     *field = SocialField { novelty, ..SocialField::default() };
     // The roster is in id order, which is birth order (founders are numbered from the oldest).
     let order: Vec<NodeIndex> = roster.members.iter().map(|m| m.node).collect();
-    let new_of = graph.renumber(&order);
+    // The renumbering before this one, if any (a checkpoint keeps the bond slots, so a resumed
+    // run still has that order).
+    let last = clock.tick - RENUMBER_EVERY_TICKS;
+    let sorted_before = (last >= 1).then(|| u32::try_from(last).expect("ticks fit a bond's formed tick"));
+    let new_of = graph.renumber(&order, sorted_before);
     for m in &mut roster.members {
         m.node = new_of[m.node.index()];
         if let Ok(mut person) = people.get_mut(m.entity) {
