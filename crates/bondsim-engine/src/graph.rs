@@ -315,8 +315,8 @@ impl SocialGraph {
     /// `sorted_before`: the tick of the last renumbering in the same order, if there was one.
     /// The bonds formed before it still sit in their sorted order (nodes keep their relative
     /// order, and a bond never moves between renumberings), so only the newer ones are sorted
-    /// and merged in. It changes how long this takes, never the result: the old bonds are
-    /// checked to be in order and sorted with the rest if they are not.
+    /// and merged in (`None`: all are sorted together). It changes how long this takes, never
+    /// the result: the old bonds are checked to be in order and sorted if they are not.
     pub fn renumber(&mut self, order: &[NodeIndex], sorted_before: Option<u32>) -> Vec<NodeIndex> {
         let mut new_of = vec![NodeIndex::end(); self.node_bound()];
         for (new, old) in order.iter().enumerate() {
@@ -333,7 +333,7 @@ impl SocialGraph {
             let (a, b) = (new_of[link.a.index()], new_of[link.b.index()]);
             debug_assert!(a != NodeIndex::end() && b != NodeIndex::end(), "a bond to an agent not in the order");
             let slot = u32::try_from(edge.index()).expect("fewer than 2^32 bond slots");
-            let old = sorted_before.is_some_and(|tick| link.bond.state.formed_tick < tick);
+            let old = sorted_before.is_none_or(|tick| link.bond.state.formed_tick < tick);
             if old { &mut moves } else { &mut fresh }.push(Move { a, b, slot });
         }
         let old_bonds = std::mem::take(&mut self.bonds);
@@ -556,8 +556,10 @@ mod tests {
         let order: Vec<NodeIndex> = world.resource::<crate::sim::Roster>().members.iter().map(|m| m.node).collect();
         let mut graph = world.resource_mut::<SocialGraph>();
         let formed: Vec<u32> = graph.links().map(|(_, l)| l.bond.state.formed_tick).collect();
-        // Ticks 1, 14 and 27 renumbered: bonds on both sides of the last one.
-        assert!(formed.iter().any(|&t| t < 27) && formed.iter().any(|&t| t >= 27));
+        // Ticks 1, 14 and 27 renumbered: bonds on both sides of the last one, and formed after
+        // it on both sides of tick 29.
+        assert!(formed.iter().any(|&t| t < 27) && formed.iter().any(|&t| (27..29).contains(&t)));
+        assert!(formed.iter().any(|&t| t >= 29));
         graph.renumber(&order, sorted_before);
         graph
             .links()
@@ -572,8 +574,9 @@ mod tests {
     fn sorting_only_the_bonds_formed_since_the_last_renumbering_gives_the_same_table() {
         let whole = renumbered_table(None);
         assert_eq!(renumbered_table(Some(27)), whole);
-        // A wrong tick: bonds taken for sorted are not, and are sorted with the rest.
-        assert_eq!(renumbered_table(Some(u32::MAX)), whole);
+        // A wrong tick: the bonds formed at ticks 27 and 28 are taken for sorted and are not, so
+        // the older ones are sorted before the newer ones are merged in.
+        assert_eq!(renumbered_table(Some(29)), whole);
     }
 
     #[test]
