@@ -835,38 +835,35 @@ fn fate(
     p: &bondsim_model::Params,
     clock: &Clock,
 ) -> Option<Fate> {
-    // The partners' rows are read only where the decision needs them (they sit elsewhere).
-    let nodes = || graph.ends(edge);
-    let ends = || {
-        let (a, b) = nodes();
-        (&slots[a.index()], &slots[b.index()])
-    };
+    // The bond's ends, and the partners' rows, are read only where the decision needs them
+    // (they sit elsewhere), and the ends once.
+    let rows = |(a, b): (NodeIndex, NodeIndex)| (&slots[a.index()], &slots[b.index()]);
     let state = &bond.state;
     // The bond's stream, made only for the bonds that draw (it costs a seeding per bond).
-    let draw = || {
-        let (id_a, id_b) = graph.ids(edge);
-        stream(clock.seed, Purpose::Bond, pair_key(id_a, id_b), clock.tick as u64).random::<f64>()
+    let draw = |(a, b): (NodeIndex, NodeIndex)| {
+        stream(clock.seed, Purpose::Bond, pair_key(graph.id(a), graph.id(b)), clock.tick as u64).random::<f64>()
     };
     match state.kind {
         kind if kind.is_chosen() && f64::from(state.strength) < p.bonds.break_strength => Some(Fate::Break),
         BondKind::Romantic => {
-            let (a, b) = ends();
+            let ends = graph.ends(edge);
+            let (a, b) = rows(ends);
             let insecurity = [0.5 * (a.anxiety() + a.avoidance()), 0.5 * (b.anxiety() + b.avoidance())];
             let hazard = rules::separation_per_year(f64::from(state.strength), insecurity, &p.bonds);
-            (draw() < per_tick(hazard, clock.dt_years)).then_some(Fate::Separate)
+            (draw(ends) < per_tick(hazard, clock.dt_years)).then_some(Fate::Separate)
         }
         BondKind::CloseFriend | BondKind::Friend => {
             // A woman and a man, both adult and unpartnered, at most 15 years apart.
-            let (a, b) = nodes();
-            let (single_a, single_b) = (singles[a.index()], singles[b.index()]);
+            let ends = graph.ends(edge);
+            let (single_a, single_b) = (singles[ends.0.index()], singles[ends.1.index()]);
             let eligible = single_a != Single::No && single_b != Single::No && single_a != single_b && {
-                let (a, b) = ends();
+                let (a, b) = rows(ends);
                 (a.age_years(clock) - b.age_years(clock)).abs() < 15.0
             };
             // Attraction grows with the friendship: full rate from close-friend strength up.
             let rate =
                 p.bonds.partnering_per_year * (f64::from(state.strength) / p.bonds.close_friend_strength).min(1.0);
-            (eligible && draw() < per_tick(rate, clock.dt_years)).then_some(Fate::Partner)
+            (eligible && draw(ends) < per_tick(rate, clock.dt_years)).then_some(Fate::Partner)
         }
         _ => None,
     }
