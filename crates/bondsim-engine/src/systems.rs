@@ -1044,12 +1044,13 @@ pub fn apply_deaths(world: &mut World) {
     let clock = *world.resource::<Clock>();
     let params = world.resource::<ModelParams>().0.clone();
     let members = std::mem::take(&mut world.resource_mut::<Roster>().members);
-    let shared: &World = world;
+    let mut levels = world.query::<(&Person, &Physiology)>();
+    let levels = levels.query(world);
     let dying: Vec<(Member, f64)> = members
         .par_iter()
         .filter_map(|m| {
-            let person = shared.get::<Person>(m.entity)?;
-            let load = shared.get::<Physiology>(m.entity)?.0.allostatic_load;
+            let (person, physiology) = levels.get(m.entity).ok()?;
+            let load = physiology.0.allostatic_load;
             let hazard = rules::mortality_hazard_per_year(clock.age_years(person.birth_tick), load, &params.life);
             let mut rng = stream(clock.seed, Purpose::Mortality, m.id, clock.tick as u64);
             (rng.random::<f64>() < per_tick(hazard, clock.dt_years)).then_some((*m, hazard))
@@ -1154,6 +1155,8 @@ pub fn apply_births(world: &mut World) {
     let clock = *world.resource::<Clock>();
     let params = world.resource::<ModelParams>().0.clone();
     let life = &params.life;
+    let mut people = world.query::<(&Person, &History)>();
+    let people = people.query(world);
     let shared: &World = world;
     // Borrowed, not cloned: this runs every tick over the whole roster.
     let mothers: Vec<Member> = shared
@@ -1161,16 +1164,15 @@ pub fn apply_births(world: &mut World) {
         .members
         .par_iter()
         .filter(|m| {
-            let Some(person) = shared.get::<Person>(m.entity) else { return false };
+            let Ok((person, history)) = people.get(m.entity) else { return false };
             if person.sex != Sex::Female {
                 return false;
             }
             let age = clock.age_years(person.birth_tick);
             let rate = rules::fertility_per_year(age, life);
-            let spaced = shared.get::<History>(m.entity).is_some_and(|h| {
-                h.last_birth_tick
-                    .is_none_or(|t| (clock.tick - i64::from(t)) as f64 * clock.dt_years >= life.birth_spacing_years)
-            });
+            let spaced = history
+                .last_birth_tick
+                .is_none_or(|t| (clock.tick - i64::from(t)) as f64 * clock.dt_years >= life.birth_spacing_years);
             if rate <= 0.0 || !spaced {
                 return false;
             }
@@ -1295,6 +1297,10 @@ fn give_birth(world: &mut World, mother: Member, params: &bondsim_model::Params,
 
 /// Population aggregates every tick; agent snapshots at the snapshot interval.
 pub fn record_tick(world: &mut World) {
+    // Components through a query (its component ids resolved once), not `World::get`, which
+    // looks each component's id up in a hash map per agent.
+    let mut levels = world.query::<(&Person, &Physiology, &Attachment, &Wellbeing)>();
+    let levels = levels.query(world);
     let clock = *world.resource::<Clock>();
     let tally = *world.resource::<TickTally>();
     let adult_years = world.resource::<ModelParams>().0.life.adult_years;
@@ -1318,9 +1324,7 @@ pub fn record_tick(world: &mut World) {
         block
             .par_iter()
             .map(|m| {
-                let e = world.entity(m.entity);
-                let (person, ph, at, wb) =
-                    (e.get::<Person>()?, e.get::<Physiology>()?, e.get::<Attachment>()?, e.get::<Wellbeing>()?);
+                let (person, ph, at, wb) = levels.get(m.entity).ok()?;
                 let means =
                     [ph.0.oxytocin, ph.0.dopamine, ph.0.cortisol, ph.0.allostatic_load, wb.loneliness, wb.health];
                 let adult = clock.age_years(person.birth_tick) >= adult_years;
@@ -1417,18 +1421,17 @@ fn network_rows(world: &World, clock: Clock, members: &[Member]) -> Vec<NetworkR
 
 fn snapshot_rows(world: &World, clock: Clock, members: &[Member]) -> Vec<AgentRow> {
     let graph = world.resource::<SocialGraph>();
+    let mut agents = world
+        .try_query::<(&Person, &Physiology, &Attachment, &Wellbeing, &Care, &History)>()
+        .expect("the agents' components are registered");
+    let agents = agents.query(world);
     // In parallel, in roster order, into a vector of the exact size.
     let mut rows = Vec::new();
     members
         .par_iter()
         .map(|m| {
-            let e = world.entity(m.entity);
-            let person = e.get::<Person>()?;
-            let n = e.get::<Physiology>()?.0;
-            let wm = e.get::<Attachment>()?.0;
-            let wb = e.get::<Wellbeing>()?;
-            let care = e.get::<Care>()?;
-            let h = e.get::<History>()?;
+            let (person, n, wm, wb, care, h) = agents.get(m.entity).ok()?;
+            let (n, wm) = (n.0, wm.0);
             let (bonds, close_bonds) = bond_counts(graph, m.node);
             Some(AgentRow {
                 tick: clock.tick,
