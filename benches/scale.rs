@@ -106,6 +106,8 @@ fn main() {
             manifests.push(json(&out.join("manifest.json")));
         }
     }
+    // Per case, its median run's seconds per phase (the manifest's `phase_seconds`).
+    let mut phase_columns: Vec<PhaseColumn> = Vec::new();
     for (case, mut manifests) in selected.into_iter().zip(runs) {
         let name = name_of(case);
         let wall_of = |m: &serde_json::Value| m["wall_seconds"].as_f64().unwrap_or(f64::NAN);
@@ -118,6 +120,13 @@ fn main() {
         let f = |k: &str| m[k].as_f64().unwrap_or(f64::NAN);
         let (ticks, agent_ticks, wall, rss) = (f("ticks"), f("agent_ticks"), f("wall_seconds"), f("peak_rss_bytes"));
         let mean_agents = agent_ticks / ticks;
+        let phases = m["phase_seconds"].as_array().map_or(Vec::new(), |phases| {
+            phases
+                .iter()
+                .map(|p| (p["phase"].as_str().unwrap_or("?").to_owned(), p["seconds"].as_f64().unwrap_or(f64::NAN)))
+                .collect()
+        });
+        phase_columns.push(PhaseColumn { name: name.clone(), ticks, wall, phases });
         let (agent_rows, agent_bytes) = table_rows_and_bytes(m, "agents");
         let (network_rows, _) = table_rows_and_bytes(m, "network");
         let snapshots = (ticks / f64::from(SNAPSHOT_EVERY)).floor();
@@ -153,10 +162,40 @@ fn main() {
             per_row(agent_bytes, agent_rows),
         );
     }
+    print_phases(&phase_columns);
     if let (Some(with), Some(without)) = (with_snapshots, without) {
         println!(
             "\nRecording snapshots at 100k, 2 threads: {:.1} % of run time (medians: {with:.1} s with, {without:.1} s without)",
             100.0 * (with - without) / with
         );
+    }
+}
+
+/// A case's median run: its ticks, wall seconds and seconds per phase.
+struct PhaseColumn {
+    name: String,
+    ticks: f64,
+    wall: f64,
+    phases: Vec<(String, f64)>,
+}
+
+/// Where each case's median run spent its wall time: milliseconds per tick in each phase, and its
+/// share of the run's wall time (the rest is founding the population and closing the files).
+fn print_phases(columns: &[PhaseColumn]) {
+    let Some(first) = columns.first() else { return };
+    println!("\nWall time per phase of the median run (manifest `phase_seconds`): ms per tick, share of the run");
+    let header: Vec<&str> = columns.iter().map(|c| c.name.as_str()).collect();
+    println!("\n| phase | {} |", header.join(" | "));
+    println!("|---|{}", "---|".repeat(columns.len()));
+    for (row, (phase, _)) in first.phases.iter().enumerate() {
+        let cells: Vec<String> = columns
+            .iter()
+            .map(|c| {
+                c.phases.get(row).map_or("-".into(), |(_, seconds)| {
+                    format!("{:.2} ms ({:.1} %)", 1e3 * seconds / c.ticks, 100.0 * seconds / c.wall)
+                })
+            })
+            .collect();
+        println!("| {phase} | {} |", cells.join(" | "));
     }
 }

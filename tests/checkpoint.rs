@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use bondsim_io::{Manifest, RunStatus};
+use bondsim_io::{Checkpoint, Manifest, RunStatus};
 use common::*;
 
 const CONFIG: &str = r#"
@@ -122,6 +122,25 @@ fn sigterm_writes_a_checkpoint_and_the_run_resumes_to_identical_output() {
     assert_eq!(refused.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&refused.stderr).contains("different config"));
 
+    // The seconds per phase spent before the stop are in the checkpoint; marked there (a
+    // thousand seconds added to each), they reach the resumed run's manifest.
+    let path = stopped.join("checkpoints/resumable-s21.ckpt");
+    let mut checkpoint = Checkpoint::read(&path).unwrap();
+    // (The manifest's JSON reads back to within an ulp or so.)
+    assert_eq!(checkpoint.phase_seconds.len(), manifest.phase_seconds.len());
+    for (kept, reported) in checkpoint.phase_seconds.iter().zip(&manifest.phase_seconds) {
+        assert_eq!(kept.phase, reported.phase);
+        assert!((kept.seconds - reported.seconds).abs() < 1e-9, "{kept:?} kept, {reported:?} reported");
+    }
+    checkpoint.phase_seconds.iter_mut().for_each(|p| p.seconds += 1000.0);
+    checkpoint.write(&path).unwrap();
+
     run_ok(&config, &stopped, &["--resume"]);
     assert_same_dataset(&whole, &stopped);
+    let resumed = Manifest::read(&stopped).unwrap();
+    assert_eq!(resumed.phase_seconds.len(), checkpoint.phase_seconds.len());
+    for (after, before) in resumed.phase_seconds.iter().zip(&checkpoint.phase_seconds) {
+        assert_eq!(after.phase, before.phase);
+        assert!(after.seconds >= before.seconds, "{after:?} after the resume, {before:?} in the checkpoint");
+    }
 }

@@ -48,6 +48,31 @@ fn a_run_writes_a_complete_dataset_that_agrees_with_its_manifest() {
     assert_eq!(manifest.ticks, (12.0f64 * 365.25 / 7.0).round() as u64);
     assert_eq!(manifest.config_path.as_deref(), Some(config.to_str().unwrap()));
     assert!(manifest.peak_rss_bytes > 0 && manifest.wall_seconds > 0.0);
+    // Where the wall time went: the tick's phases in order, then the writing of the output; none
+    // negative, and together no more than the run's wall time (which also counts the founding).
+    let phases: Vec<&str> = manifest.phase_seconds.iter().map(|p| p.phase.as_str()).collect();
+    assert_eq!(
+        phases,
+        [
+            "advance_clock",
+            "renumber_for_locality",
+            "apply_interventions",
+            "refresh_agent_view",
+            "meet_new_people",
+            "share_contact_time",
+            "learn_from_contact",
+            "break_and_partner",
+            "update_stress_and_health",
+            "caregiving_and_development",
+            "apply_deaths",
+            "apply_births",
+            "record_tick",
+            "write_output",
+        ]
+    );
+    let timed: f64 = manifest.phase_seconds.iter().map(|p| p.seconds).sum();
+    assert!(manifest.phase_seconds.iter().all(|p| p.seconds >= 0.0), "{:?}", manifest.phase_seconds);
+    assert!(timed > 0.0 && timed <= manifest.wall_seconds, "{timed} s in phases, {} s in all", manifest.wall_seconds);
     // The summary line carries the manifest's figures.
     for figure in [manifest.ticks.to_string(), manifest.agent_ticks.to_string(), manifest.output_bytes.to_string()] {
         assert!(summary.contains(&figure), "summary {summary} lacks {figure}");

@@ -10,8 +10,8 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use bondsim_engine::{Output, Settings, Simulation};
 use bondsim_io::{
-    CHECKPOINT_FORMAT, Checkpoint, DatasetWriter, MANIFEST, Manifest, RunMeta, RunStatus, TABLES, TableSummary,
-    partition_dir,
+    CHECKPOINT_FORMAT, Checkpoint, DatasetWriter, MANIFEST, Manifest, PhaseSeconds, RunMeta, RunStatus, TABLES,
+    TableSummary, partition_dir,
 };
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -142,8 +142,9 @@ struct Start {
     sim: Simulation,
     part: u32,
     agent_ticks: u64,
-    /// Wall-clock seconds spent before this start.
+    /// Wall-clock seconds spent before this start, and of those per phase.
     earlier_seconds: f64,
+    earlier_phases: Vec<PhaseSeconds>,
     tables: std::collections::BTreeMap<String, TableSummary>,
     pending: Output,
 }
@@ -165,6 +166,7 @@ fn start(spec: &RunSpec, options: &RunOptions, settings: &Settings, config: &str
             part: checkpoint.next_part,
             agent_ticks: checkpoint.agent_ticks,
             earlier_seconds: checkpoint.wall_seconds,
+            earlier_phases: checkpoint.phase_seconds,
             tables: checkpoint.tables,
             pending: checkpoint.pending,
         });
@@ -175,6 +177,7 @@ fn start(spec: &RunSpec, options: &RunOptions, settings: &Settings, config: &str
         part: 0,
         agent_ticks: 0,
         earlier_seconds: 0.0,
+        earlier_phases: Vec::new(),
         tables: Default::default(),
         pending: Output::default(),
     })
@@ -258,8 +261,11 @@ fn simulate(
         threads: options.threads,
         interventions: experiment.interventions.clone(),
     };
-    let Start { mut sim, mut part, mut agent_ticks, earlier_seconds, mut tables, mut pending } =
+    let Start { mut sim, mut part, mut agent_ticks, earlier_seconds, earlier_phases, mut tables, mut pending } =
         start(spec, options, &settings, config)?;
+    // Seconds spent handing rows to the writer, writing segments and checkpoints (this session).
+    let mut write_seconds = 0.0;
+    let phases = |sim: &Simulation, write_seconds: f64| phase_totals(&earlier_phases, sim, write_seconds);
     // Wall time of the run across its sessions: what came before the checkpoint, plus this one.
     manifest.wall_seconds = earlier_seconds;
     let seconds = || earlier_seconds + started.elapsed().as_secs_f64();
@@ -279,6 +285,7 @@ fn simulate(
         agent_ticks += sim.population() as u64;
         sim.step();
         let tick = sim.tick() as u64;
+        let writing = Instant::now();
         // Without checkpoints, rows go to the files as they are drained: a snapshot a slice
         // of the roster at a time.
         match streaming.as_mut() {
@@ -293,30 +300,47 @@ fn simulate(
             add_summaries(&mut tables, sim.install(|| writer.write(rows).and_then(|()| writer.finish()))?);
             part += 1;
             if tick < ticks {
-                save_checkpoint(spec, &mut sim, config, part, agent_ticks, seconds(), &tables, &pending)?;
+                let spent = phases(&sim, write_seconds);
+                save_checkpoint(spec, &mut sim, config, part, agent_ticks, seconds(), spent, &tables, &pending)?;
                 manifest.checkpoint_tick = Some(tick);
             }
         }
+        write_seconds += writing.elapsed().as_secs_f64();
         progress.tick(tick, sim.population());
         if options.stop.load(Ordering::Relaxed) && tick < ticks {
             progress.finish();
             let resume = if every > 0 {
-                save_checkpoint(spec, &mut sim, config, part, agent_ticks, seconds(), &tables, &pending)?;
+                let spent = phases(&sim, write_seconds);
+                save_checkpoint(spec, &mut sim, config, part, agent_ticks, seconds(), spent, &tables, &pending)?;
                 manifest.checkpoint_tick = Some(tick);
                 "checkpoint written; continue with --resume".to_string()
             } else {
                 "record.checkpoint_every_ticks is 0, so there is no checkpoint; the run must start again".to_string()
             };
             manifest.tables = tables;
+            manifest.phase_seconds = phases(&sim, write_seconds);
             return Err(Interrupted { run_id: spec.run_id.clone(), tick, resume }.into());
         }
     }
     progress.finish();
     if let Some(writer) = streaming {
+        let writing = Instant::now();
         add_summaries(&mut tables, sim.install(|| writer.finish())?);
+        write_seconds += writing.elapsed().as_secs_f64();
     }
     manifest.tables = tables;
+    manifest.phase_seconds = phases(&sim, write_seconds);
     Ok(())
+}
+
+/// The manifest's `phase_seconds`: each phase of a tick, then `write_output`, with the seconds of
+/// the sessions before this one (from the checkpoint) added by name.
+fn phase_totals(earlier: &[PhaseSeconds], sim: &Simulation, write_seconds: f64) -> Vec<PhaseSeconds> {
+    let before = |phase: &str| earlier.iter().find(|p| p.phase == phase).map_or(0.0, |p| p.seconds);
+    sim.phase_seconds()
+        .chain(std::iter::once(("write_output", write_seconds)))
+        .map(|(phase, seconds)| PhaseSeconds { phase: phase.to_owned(), seconds: before(phase) + seconds })
+        .collect()
 }
 
 fn save_checkpoint(
@@ -326,6 +350,7 @@ fn save_checkpoint(
     next_part: u32,
     agent_ticks: u64,
     wall_seconds: f64,
+    phase_seconds: Vec<PhaseSeconds>,
     tables: &std::collections::BTreeMap<String, TableSummary>,
     pending: &Output,
 ) -> Result<()> {
@@ -335,6 +360,7 @@ fn save_checkpoint(
         next_part,
         agent_ticks,
         wall_seconds,
+        phase_seconds,
         tables: tables.clone(),
         pending: pending.clone(),
         state: sim.state(),

@@ -106,7 +106,10 @@ const SNAPSHOT_SLICE_MEMBERS: usize = 16_384;
 
 pub struct Simulation {
     world: World,
-    schedule: Schedule,
+    phases: Vec<systems::Phase>,
+    /// Wall-clock seconds spent in each phase (parallel to `phases`), over the ticks this
+    /// simulation has run.
+    phase_seconds: Vec<f64>,
     pool: rayon::ThreadPool,
     threads: usize,
 }
@@ -167,24 +170,39 @@ impl Simulation {
             .map_err(|source| EngineError::ThreadPool { threads, source })
     }
 
-    /// A simulation around a populated world: its thread pool and tick schedule.
+    /// A simulation around a populated world: its thread pool and the phases of a tick.
     pub(crate) fn assemble(world: World, pool: rayon::ThreadPool, threads: usize) -> Self {
-        Self { world, schedule: systems::tick_schedule(), pool, threads }
+        let phases = systems::tick_phases();
+        let phase_seconds = vec![0.0; phases.len()];
+        Self { world, phases, phase_seconds, pool, threads }
     }
 
     pub fn threads(&self) -> usize {
         self.threads
     }
 
-    /// Runs one tick: every phase of the schedule, in order. A snapshot of the last tick that
-    /// was not drained is built first, into the rows waiting to be taken.
+    /// Runs one tick: every phase, in order, each timed. A snapshot of the last tick that was
+    /// not drained is built first, into the rows waiting to be taken.
     pub fn step(&mut self) {
         if self.world.resource::<SnapshotDue>().0 {
             let snapshot = self.take_output();
             self.world.insert_resource(Recorder(snapshot));
         }
-        let Self { world, schedule, pool, .. } = self;
-        pool.install(|| schedule.run(world));
+        let Self { world, phases, phase_seconds, pool, .. } = self;
+        pool.install(|| {
+            for (phase, seconds) in phases.iter_mut().zip(phase_seconds.iter_mut()) {
+                let started = std::time::Instant::now();
+                phase.run(world);
+                *seconds += started.elapsed().as_secs_f64();
+            }
+        });
+    }
+
+    /// Wall-clock seconds spent in each phase of a tick, in tick order, over the ticks this
+    /// simulation has run (not those before a restored state). For cost reports only: timings
+    /// never feed back into the model.
+    pub fn phase_seconds(&self) -> impl Iterator<Item = (&'static str, f64)> + '_ {
+        self.phases.iter().map(|phase| phase.name).zip(self.phase_seconds.iter().copied())
     }
 
     /// Runs one phase of the tick on its own, in the simulation's thread pool: for benchmarks

@@ -1,4 +1,4 @@
-//! The phases of a tick, as bevy_ecs systems. [`tick_schedule`] reads as the story of a tick.
+//! The phases of a tick, as bevy_ecs systems. [`tick_phases`] reads as the story of a tick.
 //!
 //! Parallel phases draw their randomness from keyed streams and write only to their own agent
 //! or bond; structural changes (new bonds, breaks, deaths, births) are applied afterwards in a
@@ -21,28 +21,46 @@ use crate::output::{
 use crate::rng::{Purpose, pair_key, stream};
 use crate::sim::{Clock, InterventionPlan, Member, ModelParams, Recorder, Roster, SnapshotDue, TickTally, spawn_agent};
 
-/// The order of a tick (ARCHITECTURE brief, "A tick's phases").
-pub fn tick_schedule() -> Schedule {
-    let mut schedule = Schedule::default();
-    schedule.add_systems(
-        (
-            advance_clock,
-            renumber_for_locality,
-            apply_interventions,
-            refresh_agent_view,
-            meet_new_people,
-            share_contact_time,
-            learn_from_contact,
-            break_and_partner,
-            update_stress_and_health,
-            caregiving_and_development,
-            apply_deaths,
-            apply_births,
-            record_tick,
-        )
-            .chain(),
-    );
-    schedule
+/// The phases of a tick in order (ARCHITECTURE brief, "A tick's phases"), each named after its
+/// system: `Simulation::step` runs them one after the other and times each (the manifest's
+/// `phase_seconds`).
+pub fn tick_phases() -> Vec<Phase> {
+    macro_rules! phases {
+        ($($system:ident),* $(,)?) => { vec![$(Phase::new(stringify!($system), $system)),*] };
+    }
+    phases![
+        advance_clock,
+        renumber_for_locality,
+        apply_interventions,
+        refresh_agent_view,
+        meet_new_people,
+        share_contact_time,
+        learn_from_contact,
+        break_and_partner,
+        update_stress_and_health,
+        caregiving_and_development,
+        apply_deaths,
+        apply_births,
+        record_tick,
+    ]
+}
+
+/// One phase of a tick: its name and a schedule holding its one system.
+pub struct Phase {
+    pub name: &'static str,
+    schedule: Schedule,
+}
+
+impl Phase {
+    fn new<M>(name: &'static str, system: impl IntoScheduleConfigs<bevy_ecs::system::ScheduleSystem, M>) -> Self {
+        let mut schedule = Schedule::default();
+        schedule.add_systems(system);
+        Self { name, schedule }
+    }
+
+    pub(crate) fn run(&mut self, world: &mut World) {
+        self.schedule.run(world);
+    }
 }
 
 /// What the bond phases read about each agent, indexed by graph node: a flat copy so that the

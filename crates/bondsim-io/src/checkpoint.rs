@@ -11,11 +11,12 @@ use bondsim_engine::{Output, SimState};
 use serde::{Deserialize, Serialize};
 
 use crate::IoError;
+use crate::manifest::PhaseSeconds;
 use crate::writer::TableSummary;
 
 /// Bumped when the layout of a checkpoint changes; older checkpoints are refused (3: bond levels
-/// in single precision).
-pub const CHECKPOINT_FORMAT: u32 = 3;
+/// in single precision; 4: seconds per phase).
+pub const CHECKPOINT_FORMAT: u32 = 4;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Checkpoint {
@@ -27,6 +28,8 @@ pub struct Checkpoint {
     pub agent_ticks: u64,
     /// Wall-clock seconds spent on the run before this checkpoint.
     pub wall_seconds: f64,
+    /// Of those, the seconds per phase (the manifest's `phase_seconds`).
+    pub phase_seconds: Vec<PhaseSeconds>,
     /// Rows and bytes of the segments already written, per table.
     pub tables: BTreeMap<String, TableSummary>,
     /// Rows recorded since the last complete segment.

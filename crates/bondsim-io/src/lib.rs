@@ -12,7 +12,7 @@ pub mod writer;
 use std::path::Path;
 
 pub use checkpoint::{CHECKPOINT_FORMAT, Checkpoint};
-pub use manifest::{MANIFEST, Manifest, RunStatus, peak_rss_bytes};
+pub use manifest::{MANIFEST, Manifest, PhaseSeconds, RunStatus, peak_rss_bytes};
 pub use tables::{SCHEMA_VERSION, TABLES};
 pub use writer::{DatasetWriter, RunMeta, TableSummary, part_names, partition_dir};
 

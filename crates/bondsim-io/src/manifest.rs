@@ -65,6 +65,17 @@ pub struct Manifest {
     pub peak_rss_bytes: u64,
     pub output_bytes: u64,
     pub agent_ticks_per_second: f64,
+    /// Where the wall time went: each phase of a tick in tick order, then the writing of the
+    /// output, summed over the run's ticks.
+    pub phase_seconds: Vec<PhaseSeconds>,
+}
+
+/// Wall-clock seconds a run spent in one phase of its ticks (or in writing its output), summed
+/// over its ticks and sessions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PhaseSeconds {
+    pub phase: String,
+    pub seconds: f64,
 }
 
 impl Manifest {
@@ -97,6 +108,7 @@ impl Manifest {
             peak_rss_bytes: 0,
             output_bytes: 0,
             agent_ticks_per_second: 0.0,
+            phase_seconds: Vec::new(),
         }
     }
 
