@@ -229,23 +229,13 @@ pub struct SocialField {
     pub singles: Vec<Single>,
 }
 
-/// Agents per block in the per-agent phases that gather references or values before working on
-/// them in parallel: a block's worth (a few MB) is held at a time, not a million agents' worth.
-const BLOCK_AGENTS: usize = 65_536;
+/// Why the per-agent phases' queries iterate as slices, table by table (`contiguous_iter_mut`):
+/// every component they read or write is stored in tables (only `Exposure` is a sparse set).
+const DENSE: &str = "the agents' components other than Exposure are stored in tables";
 
-/// Runs `work` on each item in parallel, a block of [`BLOCK_AGENTS`] items at a time (the items
-/// are references into the ECS, which its iterator hands out one by one).
-fn for_each_in_blocks<T: Send>(mut items: impl Iterator<Item = T>, work: impl Fn(&mut T) + Sync + Send) {
-    let mut block = Vec::new();
-    loop {
-        block.extend(items.by_ref().take(BLOCK_AGENTS));
-        if block.is_empty() {
-            return;
-        }
-        block.par_iter_mut().for_each(&work);
-        block.clear();
-    }
-}
+/// Agents per block where a phase fetches values in parallel before summing them in roster order
+/// (`record_tick`): a block's worth (a few MB) is held at a time, not a million agents' worth.
+const BLOCK_AGENTS: usize = 65_536;
 
 /// A tick count or tick as an `i32`: the config allows at most 2,000 years of 6-hour ticks
 /// (about 2.9 million), and founders are born at most 110 years before tick 0.
@@ -932,8 +922,20 @@ pub fn update_stress_and_health(
 ) {
     let p = &params.0;
     let clock = *clock;
-    let rows = agents.iter_mut().map(|(pe, ph, at, wb)| (pe, ph.into_inner(), at, wb.into_inner()));
-    for_each_in_blocks(rows, |(person, physiology, attachment, wellbeing)| {
+    for (people, mut physiology, attachments, mut wellbeing) in agents.contiguous_iter_mut().expect(DENSE) {
+        let rows = (people, physiology.bypass_change_detection(), attachments, wellbeing.bypass_change_detection());
+        rows.into_par_iter().for_each(|row| update_stress(row, &field, p, &clock));
+    }
+}
+
+/// One agent's part of [`update_stress_and_health`].
+fn update_stress(
+    (person, physiology, attachment, wellbeing): (&Person, &mut Physiology, &Attachment, &mut Wellbeing),
+    field: &SocialField,
+    p: &bondsim_model::Params,
+    clock: &Clock,
+) {
+    {
         let social = &field.slots[person.node.index()];
         let n = &mut physiology.0;
         let wm = &attachment.0;
@@ -948,18 +950,23 @@ pub fn update_stress_and_health(
         n.cortisol = rules::update_cortisol(n.cortisol, target, n.gr_sensitivity, clock.dt_years, &p.stress);
         n.allostatic_load = rules::update_allostatic_load(n.allostatic_load, n.cortisol, clock.dt_years, &p.stress);
         wellbeing.health = rules::health(n.allostatic_load, clock.age_years(person.birth_tick));
-    });
+    }
 }
 
-/// What `caregiving_and_development` reads and changes of each agent.
+/// What `caregiving_and_development` reads and changes of each agent (its `Exposure`, a sparse
+/// set, is looked up by entity).
 type DevelopingAgent = (
+    Entity,
     &'static Person,
     &'static mut Physiology,
     &'static mut Attachment,
     &'static mut Care,
     &'static mut History,
-    Option<&'static Exposure>,
 );
+
+/// One agent's row in `caregiving_and_development`.
+type DevelopingRow<'a> =
+    (&'a Entity, &'a Person, &'a mut Physiology, &'a mut Attachment, &'a mut Care, &'a mut History);
 
 /// Claims 1, 2, 8, 9 and 10: caregivers' sensitivity; children develop their working model and
 /// are programmed by the care they receive, at the plasticity of their age; adults keep a small
@@ -969,13 +976,39 @@ pub fn caregiving_and_development(
     params: Res<ModelParams>,
     field: Res<SocialField>,
     mut agents: Query<DevelopingAgent>,
+    exposures: Query<&Exposure>,
 ) {
     let p = &params.0;
     let clock = *clock;
-    let rows = agents
-        .iter_mut()
-        .map(|(pe, ph, at, ca, hi, ex)| (pe, ph.into_inner(), at.into_inner(), ca.into_inner(), hi.into_inner(), ex));
-    for_each_in_blocks(rows, |(person, physiology, attachment, care, history, exposure)| {
+    // Most runs have no interventions, and then no agent has an `Exposure`.
+    let exposures = (!exposures.is_empty()).then_some(&exposures);
+    for (entities, people, mut physiology, mut attachments, mut care, mut history) in
+        agents.contiguous_iter_mut().expect(DENSE)
+    {
+        let rows = (
+            entities,
+            people,
+            physiology.bypass_change_detection(),
+            attachments.bypass_change_detection(),
+            care.bypass_change_detection(),
+            history.bypass_change_detection(),
+        );
+        rows.into_par_iter().for_each(|row| {
+            let exposure = exposures.and_then(|exposures| exposures.get(*row.0).ok());
+            develop(row, exposure, &field, p, &clock);
+        });
+    }
+}
+
+/// One agent's part of [`caregiving_and_development`].
+fn develop(
+    (_, person, physiology, attachment, care, history): DevelopingRow<'_>,
+    exposure: Option<&Exposure>,
+    field: &SocialField,
+    p: &bondsim_model::Params,
+    clock: &Clock,
+) {
+    {
         let social = &field.slots[person.node.index()];
         let n = &mut physiology.0;
         let wm = &mut attachment.0;
@@ -1033,7 +1066,7 @@ pub fn caregiving_and_development(
             && history.category_age1.is_some_and(|c| c != Category::Secure)
             && wm.category() == Category::Secure;
         history.longest_bond_ticks = history.longest_bond_ticks.max(social.longest_bond_ticks);
-    });
+    }
 }
 
 fn caregiving_received(social: &FieldSlot, orphan_care: f64) -> CaregivingReceived {
