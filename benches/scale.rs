@@ -163,9 +163,22 @@ fn main() {
         );
     }
     print_phases(&phase_columns);
+    // The cost of recording, measured directly: the share of the run spent writing the output
+    // (building the snapshots' rows, encoding and writing every table). The difference of two
+    // runs' wall times, made minutes apart, follows the machine's drift as much as the output.
+    let write_share = |name: &str| {
+        let c = phase_columns.iter().find(|c| c.name == name)?;
+        let (_, seconds) = c.phases.iter().find(|(phase, _)| phase == "write_output")?;
+        Some(100.0 * seconds / c.wall)
+    };
+    if let (Some(with), Some(without)) = (write_share("100k-2t"), write_share("100k-2t-no-snapshots")) {
+        println!(
+            "\nRecording at 100k, 2 threads, timed inside the median runs: writing the output {with:.1} % of the run with snapshots (every {SNAPSHOT_EVERY} ticks), {without:.1} % without"
+        );
+    }
     if let (Some(with), Some(without)) = (with_snapshots, without) {
         println!(
-            "\nRecording snapshots at 100k, 2 threads: {:.1} % of run time (medians: {with:.1} s with, {without:.1} s without)",
+            "Recording snapshots at 100k, 2 threads, by the difference of the medians: {:.1} % of run time ({with:.1} s with, {without:.1} s without)",
             100.0 * (with - without) / with
         );
     }

@@ -263,7 +263,8 @@ fn simulate(
     };
     let Start { mut sim, mut part, mut agent_ticks, earlier_seconds, earlier_phases, mut tables, mut pending } =
         start(spec, options, &settings, config)?;
-    // Seconds spent handing rows to the writer, writing segments and checkpoints (this session).
+    // Seconds spent on the output this session: building a snapshot's rows, handing rows to the
+    // writer, writing segments and checkpoints, closing the files.
     let mut write_seconds = 0.0;
     let phases = |sim: &Simulation, write_seconds: f64| phase_totals(&earlier_phases, sim, write_seconds);
     // Wall time of the run across its sessions: what came before the checkpoint, plus this one.

@@ -935,22 +935,19 @@ fn update_stress(
     p: &bondsim_model::Params,
     clock: &Clock,
 ) {
-    {
-        let social = &field.slots[person.node.index()];
-        let n = &mut physiology.0;
-        let wm = &attachment.0;
-        let ot_target =
-            rules::oxytocin_target(f64::from(social.synchronous_hours_per_week), n.receptor_density, &p.neuro);
-        n.oxytocin = rules::relax(n.oxytocin, ot_target, per_tick(p.neuro.oxytocin_relax_per_year, clock.dt_years));
-        let mean_reward = if social.bonds > 0 { f64::from(social.reward_sum) / f64::from(social.bonds) } else { 0.0 };
-        n.dopamine = rules::dopamine_level(mean_reward, &p.neuro);
-        let desired = rules::desired_closeness(wm.anxiety, wm.avoidance, &p.stress);
-        wellbeing.loneliness = rules::loneliness(f64::from(social.felt_closeness), desired);
-        let target = rules::cortisol_target(wellbeing.loneliness, n.oxytocin, p.neuro.oxytocin_baseline, &p.stress);
-        n.cortisol = rules::update_cortisol(n.cortisol, target, n.gr_sensitivity, clock.dt_years, &p.stress);
-        n.allostatic_load = rules::update_allostatic_load(n.allostatic_load, n.cortisol, clock.dt_years, &p.stress);
-        wellbeing.health = rules::health(n.allostatic_load, clock.age_years(person.birth_tick));
-    }
+    let social = &field.slots[person.node.index()];
+    let n = &mut physiology.0;
+    let wm = &attachment.0;
+    let ot_target = rules::oxytocin_target(f64::from(social.synchronous_hours_per_week), n.receptor_density, &p.neuro);
+    n.oxytocin = rules::relax(n.oxytocin, ot_target, per_tick(p.neuro.oxytocin_relax_per_year, clock.dt_years));
+    let mean_reward = if social.bonds > 0 { f64::from(social.reward_sum) / f64::from(social.bonds) } else { 0.0 };
+    n.dopamine = rules::dopamine_level(mean_reward, &p.neuro);
+    let desired = rules::desired_closeness(wm.anxiety, wm.avoidance, &p.stress);
+    wellbeing.loneliness = rules::loneliness(f64::from(social.felt_closeness), desired);
+    let target = rules::cortisol_target(wellbeing.loneliness, n.oxytocin, p.neuro.oxytocin_baseline, &p.stress);
+    n.cortisol = rules::update_cortisol(n.cortisol, target, n.gr_sensitivity, clock.dt_years, &p.stress);
+    n.allostatic_load = rules::update_allostatic_load(n.allostatic_load, n.cortisol, clock.dt_years, &p.stress);
+    wellbeing.health = rules::health(n.allostatic_load, clock.age_years(person.birth_tick));
 }
 
 /// What `caregiving_and_development` reads and changes of each agent (its `Exposure`, a sparse
@@ -1008,65 +1005,58 @@ fn develop(
     p: &bondsim_model::Params,
     clock: &Clock,
 ) {
-    {
-        let social = &field.slots[person.node.index()];
-        let n = &mut physiology.0;
-        let wm = &mut attachment.0;
-        let age = clock.age_years(person.birth_tick);
-        let plasticity = rules::plasticity(age, &p.development);
-        let support = exposure.filter(|x| clock.tick < x.supported_until).map_or(0.0, |x| x.sensitivity_boost);
-        care.sensitivity = rules::unit(
-            rules::caregiving_sensitivity(
-                wm,
-                n.cortisol,
-                n.oxytocin,
-                f64::from(social.partner_strength),
-                &p.caregiving,
-            ) + care.sensitivity_offset
-                + support,
-        );
-        let mut rng = stream(clock.seed, Purpose::Experience, person.id, clock.tick as u64);
-        let noise = [StandardNormal.sample(&mut rng), StandardNormal.sample(&mut rng)];
-        rules::update_experience(&mut care.experience, noise, clock.dt_years, &p.development);
-        if rng.random::<f64>() < per_tick(p.development.life_event_per_year, clock.dt_years) {
-            rules::life_event(&mut care.experience, rng.random::<f64>(), &p.development);
-            // A trauma, like a loss, is unresolved at first.
-            rules::unresolved(wm, 1.0, &p.development);
-        }
-        if age < p.life.adult_years {
-            let received = caregiving_received(social, p.caregiving.orphan_care);
-            let target = rules::development_target(&received, person.temperament, care.experience, &p.development);
-            rules::develop(wm, target, plasticity, clock.dt_years, &p.development);
-            rules::program_receptors(
-                &mut n.receptor_density,
-                &mut n.gr_sensitivity,
-                received.quality,
-                plasticity,
-                clock.dt_years,
-                &p.development,
-            );
-            if age < 5.0 {
-                let weight = (clock.dt_years / age.max(clock.dt_years)).min(1.0);
-                care.early_care_quality = rules::relax(care.early_care_quality, received.quality, weight);
-            }
-        } else {
-            let target = rules::adult_target(wm, care.experience);
-            rules::develop(wm, target, plasticity, clock.dt_years, &p.development);
-            rules::resolve(wm, clock.dt_years, &p.development);
-            rules::repair(wm, f64::from(social.secure_bond), plasticity, clock.dt_years, &p.development);
-        }
-        let before = age - clock.dt_years;
-        if before < 1.0 && age >= 1.0 {
-            history.category_age1 = Some(wm.category());
-        }
-        if before < 18.0 && age >= 18.0 {
-            history.category_age18 = Some(wm.category());
-        }
-        history.earned_security = age >= 18.0
-            && history.category_age1.is_some_and(|c| c != Category::Secure)
-            && wm.category() == Category::Secure;
-        history.longest_bond_ticks = history.longest_bond_ticks.max(social.longest_bond_ticks);
+    let social = &field.slots[person.node.index()];
+    let n = &mut physiology.0;
+    let wm = &mut attachment.0;
+    let age = clock.age_years(person.birth_tick);
+    let plasticity = rules::plasticity(age, &p.development);
+    let support = exposure.filter(|x| clock.tick < x.supported_until).map_or(0.0, |x| x.sensitivity_boost);
+    care.sensitivity = rules::unit(
+        rules::caregiving_sensitivity(wm, n.cortisol, n.oxytocin, f64::from(social.partner_strength), &p.caregiving)
+            + care.sensitivity_offset
+            + support,
+    );
+    let mut rng = stream(clock.seed, Purpose::Experience, person.id, clock.tick as u64);
+    let noise = [StandardNormal.sample(&mut rng), StandardNormal.sample(&mut rng)];
+    rules::update_experience(&mut care.experience, noise, clock.dt_years, &p.development);
+    if rng.random::<f64>() < per_tick(p.development.life_event_per_year, clock.dt_years) {
+        rules::life_event(&mut care.experience, rng.random::<f64>(), &p.development);
+        // A trauma, like a loss, is unresolved at first.
+        rules::unresolved(wm, 1.0, &p.development);
     }
+    if age < p.life.adult_years {
+        let received = caregiving_received(social, p.caregiving.orphan_care);
+        let target = rules::development_target(&received, person.temperament, care.experience, &p.development);
+        rules::develop(wm, target, plasticity, clock.dt_years, &p.development);
+        rules::program_receptors(
+            &mut n.receptor_density,
+            &mut n.gr_sensitivity,
+            received.quality,
+            plasticity,
+            clock.dt_years,
+            &p.development,
+        );
+        if age < 5.0 {
+            let weight = (clock.dt_years / age.max(clock.dt_years)).min(1.0);
+            care.early_care_quality = rules::relax(care.early_care_quality, received.quality, weight);
+        }
+    } else {
+        let target = rules::adult_target(wm, care.experience);
+        rules::develop(wm, target, plasticity, clock.dt_years, &p.development);
+        rules::resolve(wm, clock.dt_years, &p.development);
+        rules::repair(wm, f64::from(social.secure_bond), plasticity, clock.dt_years, &p.development);
+    }
+    let before = age - clock.dt_years;
+    if before < 1.0 && age >= 1.0 {
+        history.category_age1 = Some(wm.category());
+    }
+    if before < 18.0 && age >= 18.0 {
+        history.category_age18 = Some(wm.category());
+    }
+    history.earned_security = age >= 18.0
+        && history.category_age1.is_some_and(|c| c != Category::Secure)
+        && wm.category() == Category::Secure;
+    history.longest_bond_ticks = history.longest_bond_ticks.max(social.longest_bond_ticks);
 }
 
 fn caregiving_received(social: &FieldSlot, orphan_care: f64) -> CaregivingReceived {
