@@ -4,6 +4,10 @@
 //! own, in the simulation's thread pool, at 1 and 2 threads; the whole tick is measured beside
 //! them. Phases that draw random numbers use the same tick's streams on every repetition, so a
 //! repeated phase does the same work (bonds that broke stay broken, the rest draw the same).
+//! It also means that from the second repetition the encounters and the fates apply nothing
+//! (the pairs are bonded, the faded bonds gone) and each repetition finds its data in the cache:
+//! in whole runs those two phases take more (a run's manifest times every phase in
+//! `phase_seconds`; docs/PERFORMANCE.md compares the two).
 
 use bondsim_engine::systems;
 use bondsim_engine::{Settings, Simulation};
