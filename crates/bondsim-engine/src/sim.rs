@@ -106,10 +106,8 @@ const SNAPSHOT_SLICE_MEMBERS: usize = 16_384;
 
 pub struct Simulation {
     world: World,
+    /// The phases of a tick, each with the seconds it has taken over the ticks run here.
     phases: Vec<systems::Phase>,
-    /// Wall-clock seconds spent in each phase (parallel to `phases`), over the ticks this
-    /// simulation has run.
-    phase_seconds: Vec<f64>,
     pool: rayon::ThreadPool,
     threads: usize,
 }
@@ -172,9 +170,7 @@ impl Simulation {
 
     /// A simulation around a populated world: its thread pool and the phases of a tick.
     pub(crate) fn assemble(world: World, pool: rayon::ThreadPool, threads: usize) -> Self {
-        let phases = systems::tick_phases();
-        let phase_seconds = vec![0.0; phases.len()];
-        Self { world, phases, phase_seconds, pool, threads }
+        Self { world, phases: systems::tick_phases(), pool, threads }
     }
 
     pub fn threads(&self) -> usize {
@@ -188,21 +184,15 @@ impl Simulation {
             let snapshot = self.take_output();
             self.world.insert_resource(Recorder(snapshot));
         }
-        let Self { world, phases, phase_seconds, pool, .. } = self;
-        pool.install(|| {
-            for (phase, seconds) in phases.iter_mut().zip(phase_seconds.iter_mut()) {
-                let started = std::time::Instant::now();
-                phase.run(world);
-                *seconds += started.elapsed().as_secs_f64();
-            }
-        });
+        let Self { world, phases, pool, .. } = self;
+        pool.install(|| phases.iter_mut().for_each(|phase| phase.run(world)));
     }
 
     /// Wall-clock seconds spent in each phase of a tick, in tick order, over the ticks this
     /// simulation has run (not those before a restored state). For cost reports only: timings
     /// never feed back into the model.
     pub fn phase_seconds(&self) -> impl Iterator<Item = (&'static str, f64)> + '_ {
-        self.phases.iter().map(|phase| phase.name).zip(self.phase_seconds.iter().copied())
+        self.phases.iter().map(|phase| (phase.name, phase.seconds))
     }
 
     /// Runs one phase of the tick on its own, in the simulation's thread pool: for benchmarks
