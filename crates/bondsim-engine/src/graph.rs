@@ -370,6 +370,11 @@ impl Ends<'_> {
     pub fn of(&self, slot: usize) -> (NodeIndex, NodeIndex) {
         self.0.edge_endpoints(EdgeIndex::new(slot)).expect("a bond in the slot")
     }
+
+    /// The nodes at the ends of the bond in slot `slot`, if the slot holds one.
+    pub fn get(&self, slot: usize) -> Option<(NodeIndex, NodeIndex)> {
+        self.0.edge_endpoints(EdgeIndex::new(slot))
+    }
 }
 
 /// Where renumbering moves a bond: its new ends (`a` first) and its old slot.

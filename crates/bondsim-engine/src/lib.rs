@@ -11,6 +11,7 @@ pub mod components;
 pub mod graph;
 pub mod invariants;
 pub mod output;
+mod prefetch;
 pub mod rng;
 pub mod sim;
 pub mod state;

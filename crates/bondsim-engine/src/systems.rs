@@ -18,6 +18,7 @@ use crate::graph::{Bond, Link, SocialGraph};
 use crate::output::{
     AgentRow, BirthRow, BondEventKind, BondEventRow, DeathRow, InterventionRow, MetricsRow, NetworkRow,
 };
+use crate::prefetch::prefetch;
 use crate::rng::{Purpose, pair_key, stream};
 use crate::sim::{Clock, InterventionPlan, Member, ModelParams, Recorder, Roster, SnapshotDue, TickTally, spawn_agent};
 
@@ -222,17 +223,56 @@ impl FieldSums {
 #[derive(Resource, Debug, Default)]
 pub struct SocialField {
     pub slots: Vec<FieldSlot>,
-    /// Each agent's contact weights summed over its bonds, indexed by node: apart from the
-    /// slots, so that the bond pass reads 8 bytes per partner.
-    pub weight_sums: Vec<f64>,
+    /// Eight bytes per node with two uses in a tick, like `words` per bond: each agent's contact
+    /// weights summed over its bonds (apart from the slots, so that the bond pass reads 8 bytes
+    /// per partner), which the bond pass divides by; then, for the gather after it, the agent's
+    /// security as a partner, 1 − (anxiety + avoidance) / 2, which the gather reads for each
+    /// confidant and romantic bond from this small array instead of the partner's row.
+    pub per_node: Vec<f64>,
     /// The novelty part of contact weights by bond age in ticks (`novelty_table`).
     pub novelty: Vec<f64>,
-    /// Each bond's contact weight this tick, indexed by edge slot (0 for free slots): computed
-    /// once, read by the per-agent sums and by the bond pass; single precision, like the bond.
-    pub weights: Vec<f32>,
+    /// A word per edge slot (`BondWord`): each bond's contact weight this tick, computed once and
+    /// read by the per-agent sums and by the bond pass, which writes the bond's ends in its place
+    /// for the gather after it.
+    pub words: Vec<BondWord>,
     /// Who could start a couple this tick, a byte per node, set by `break_and_partner` from the
     /// view and the slots.
     pub singles: Vec<Single>,
+}
+
+/// Four bytes per edge slot with two uses in a tick, so that the second costs no memory: the
+/// bond's contact weight (single precision, like the bond) from `share_contact_time` until the
+/// bond pass reads it; then the bond's ends, coded so that either end finds the other without
+/// reading petgraph's edge (a random read, then one more for the other's row), for the gather.
+/// The code is the two node indices' exclusive or, with the top bit set when `a` is the lower
+/// index; node indices stay below 2^31 (a graph that large would not fit in memory).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct BondWord(u32);
+
+impl BondWord {
+    const LOWER_A: u32 = 1 << 31;
+
+    fn weight(w: f32) -> Self {
+        Self(w.to_bits())
+    }
+
+    /// The contact weight (before the bond pass).
+    fn as_weight(self) -> f32 {
+        f32::from_bits(self.0)
+    }
+
+    fn ends(a: NodeIndex, b: NodeIndex) -> Self {
+        let (ia, ib) = (a.index() as u32, b.index() as u32);
+        assert!((ia | ib) < Self::LOWER_A, "node indices stay below 2^31");
+        Self((ia ^ ib) | if ia < ib { Self::LOWER_A } else { 0 })
+    }
+
+    /// The other end and the `a` end, seen from `me` (after the bond pass).
+    fn other_and_a(self, me: NodeIndex) -> (NodeIndex, NodeIndex) {
+        let other = NodeIndex::new(((self.0 & !Self::LOWER_A) ^ me.index() as u32) as usize);
+        let a = if (self.0 & Self::LOWER_A != 0) == (me < other) { me } else { other };
+        (other, a)
+    }
 }
 
 /// Why the per-agent phases' queries iterate as slices, table by table (`contiguous_iter_mut`):
@@ -242,6 +282,22 @@ const DENSE: &str = "the agents' components other than Exposure are stored in ta
 /// Agents per block where a phase fetches values in parallel before summing them in roster order
 /// (`record_tick`): a block's worth (a few MB) is held at a time, not a million agents' worth.
 const BLOCK_AGENTS: usize = 65_536;
+
+/// How far ahead the passes over bonds ask for the rows they will read at random (`prefetch`):
+/// the second partner's row and weight sum this many bonds ahead in the bond pass, an agent's
+/// bonds this many agents ahead in the per-agent gather.
+const AHEAD_BONDS: usize = 16;
+const AHEAD_AGENTS: usize = 2;
+
+/// Asks for the entries of `table` (indexed by edge slot) that the bonds of `node` will read
+/// (none past the last node): the gather calls it `AHEAD_AGENTS` agents ahead.
+fn prefetch_bonds_of<T>(graph: &SocialGraph, node: usize, table: &[T]) {
+    for edge in graph.bonds_of(NodeIndex::new(node)) {
+        if let Some(entry) = table.get(edge.index()) {
+            prefetch(entry);
+        }
+    }
+}
 
 /// A tick count or tick as an `i32`: the config allows at most 2,000 years of 6-hour ticks
 /// (about 2.9 million), and founders are born at most 110 years before tick 0.
@@ -568,24 +624,25 @@ pub fn share_contact_time(
         .bonds
         .par_iter()
         .map(|bond| {
-            bond.as_ref().map_or(0.0, |b| {
+            let weight = bond.as_ref().map_or(0.0, |b| {
                 let age_ticks = (clock.tick - i64::from(b.state.formed_tick)) as usize;
                 let novelty = novelty.get(age_ticks).copied().unwrap_or_else(|| {
                     rules::novelty((clock.tick - i64::from(b.state.formed_tick)) as f64 * clock.dt_years, p)
                 });
                 rules::contact_weight_with_novelty(b.state.kind, f64::from(b.state.strength), novelty) as f32
-            })
+            });
+            BondWord::weight(weight)
         })
-        .collect_into_vec(&mut field.weights);
+        .collect_into_vec(&mut field.words);
     field.slots.clear();
     field.slots.resize(view.slots.len(), FieldSlot::default());
     // Each agent gathers its own bonds' weights, in edge-index order (its adjacency is sorted):
     // parallel over agents, and the same sums, to the bit, as adding bond by bond.
-    let weights = &field.weights;
+    let words = &field.words;
     (0..view.slots.len())
         .into_par_iter()
-        .map(|node| graph.bonds_of(NodeIndex::new(node)).iter().map(|e| f64::from(weights[e.index()])).sum())
-        .collect_into_vec(&mut field.weight_sums);
+        .map(|node| graph.bonds_of(NodeIndex::new(node)).iter().map(|e| f64::from(words[e.index()].as_weight())).sum())
+        .collect_into_vec(&mut field.per_node);
 }
 
 /// The novelty part of the contact weight for each bond age from 0 to 16,383 ticks (older bonds
@@ -612,13 +669,21 @@ pub fn learn_from_contact(
     let rates = rules::BondRates::new(p, clock.dt_years);
     let tick = clock.tick;
     let clock = *clock;
-    let (weight_sums, weights) = (&field.weight_sums, &field.weights);
+    let SocialField { slots: field_slots, per_node, words, .. } = &mut *field;
+    let weight_sums = &*per_node;
     let (bonds, ends) = graph.bonds_with_ends();
-    bonds.par_iter_mut().enumerate().for_each(|(edge, bond)| {
+    bonds.par_iter_mut().zip(words.par_iter_mut()).enumerate().for_each(|(edge, (bond, word))| {
+        // The bonds are in the order of their `a` ends (`SocialGraph::renumber`), so the `a`
+        // rows are read in order; the `b` rows are at random places, asked for ahead.
+        if let Some((_, ahead)) = ends.get(edge + AHEAD_BONDS) {
+            prefetch(&slots[ahead.index()]);
+            prefetch(&weight_sums[ahead.index()]);
+        }
         let Some(bond) = bond else { return };
         let (node_a, node_b) = ends.of(edge);
         let (a, b) = (&slots[node_a.index()], &slots[node_b.index()]);
-        let w = f64::from(weights[edge]);
+        let w = f64::from(word.as_weight());
+        *word = BondWord::ends(node_a, node_b);
         let offer_a = a.budget_hours_per_week() * w / weight_sums[node_a.index()];
         let offer_b = b.budget_hours_per_week() * w / weight_sums[node_b.index()];
         let hours_per_week = offer_a.min(offer_b);
@@ -644,8 +709,11 @@ pub fn learn_from_contact(
     });
     // Each agent gathers its own bonds in edge-index order (its adjacency is sorted): parallel
     // over agents, and the same sums, to the bit, as adding bond by bond.
-    let graph = &*graph;
-    field.slots.par_iter_mut().enumerate().for_each(|(node, slot)| {
+    per_node.par_iter_mut().zip(slots).for_each(|(security, s)| *security = 1.0 - 0.5 * (s.anxiety() + s.avoidance()));
+    let (graph, words, security) = (&*graph, &*words, &*per_node);
+    field_slots.par_iter_mut().enumerate().for_each(|(node, slot)| {
+        prefetch_bonds_of(graph, node + AHEAD_AGENTS, &graph.bonds);
+        prefetch_bonds_of(graph, node + AHEAD_AGENTS, words);
         let me = NodeIndex::new(node);
         let mut sums = FieldSums::default();
         for edge in graph.bonds_of(me) {
@@ -655,12 +723,11 @@ pub fn learn_from_contact(
                 (f64::from(state.strength), f64::from(state.synchrony), f64::from(state.contact_hours));
             let sync_hours = contact_hours / clock.weeks_per_tick * synchrony;
             let age_ticks = tick - i64::from(state.formed_tick);
-            // The other partner (the bond's ends are read, like its row, only for the bonds that
-            // need it: random reads). In a parent–child bond the parent is `a` (the older, with
+            // The other partner, from the bond's word (its row is read only for the bonds that
+            // need it: a random read). In a parent–child bond the parent is `a` (the older, with
             // the smaller id).
-            let ends = || graph.ends(*edge);
-            let other = || graph.other_end(*edge, me);
-            let them = || &slots[other().index()];
+            let (other, a) = words[edge.index()].other_and_a(me);
+            let them = || &slots[other.index()];
             sums.bonds += 1;
             sums.felt_closeness += strength * state.kind.closeness_weight();
             sums.synchronous_hours_per_week += sync_hours;
@@ -670,15 +737,14 @@ pub fn learn_from_contact(
                 sums.close_bonds += 1;
             }
             if state.kind == BondKind::Romantic {
-                sums.partner = Some(other());
+                sums.partner = Some(other);
                 sums.partner_strength = strength;
             }
             if matches!(state.kind, BondKind::Romantic | BondKind::CloseFriend) {
-                let them = them();
-                let partner_security = 1.0 - 0.5 * (them.anxiety() + them.avoidance());
+                let partner_security = security[other.index()];
                 sums.secure_bond = sums.secure_bond.max(strength * synchrony * partner_security);
             }
-            if state.kind == BondKind::ParentChild && ends().0 != me {
+            if state.kind == BondKind::ParentChild && a != me {
                 let them = them();
                 let h = contact_hours;
                 sums.care_hours += h;
@@ -1527,4 +1593,42 @@ fn snapshot_rows(world: &World, clock: Clock, members: &[Member]) -> Vec<AgentRo
         .map(|row| row.expect("a living member has all its components"))
         .collect_into_vec(&mut rows);
     rows
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Either end of a bond finds the other and the `a` end from the bond's word, whichever
+        /// of the two is the lower index, up to the largest indices the code allows.
+        #[test]
+        fn a_bond_word_gives_each_end_the_other_and_a(a in 0u32..(1 << 31), b in 0u32..(1 << 31), edge_cases in 0u8..4) {
+            let (a, b) = match edge_cases {
+                0 => (a, b),
+                1 => (0, b),
+                2 => ((1 << 31) - 1, b),
+                _ => (a, (1 << 31) - 1),
+            };
+            prop_assume!(a != b);
+            let (a, b) = (NodeIndex::new(a as usize), NodeIndex::new(b as usize));
+            let word = BondWord::ends(a, b);
+            prop_assert_eq!(word.other_and_a(a), (b, a));
+            prop_assert_eq!(word.other_and_a(b), (a, a));
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "node indices stay below 2^31")]
+    fn a_bond_word_refuses_an_index_it_cannot_code() {
+        BondWord::ends(NodeIndex::new(1), NodeIndex::new(1 << 31));
+    }
+
+    #[test]
+    fn a_bond_word_keeps_a_weight_to_the_bit() {
+        for w in [0.0f32, 1.0e-30, 0.123_456_79, 3.5, f32::MAX] {
+            assert_eq!(BondWord::weight(w).as_weight().to_bits(), w.to_bits());
+        }
+    }
 }
