@@ -58,6 +58,13 @@ impl Adjacency {
         self.runs.get(node.index()).map_or(0, |r| r.len as usize)
     }
 
+    /// Asks the processor for the run of `node` (`prefetch`), if it has one.
+    pub(crate) fn prefetch(&self, node: NodeIndex) {
+        if let Some(run) = self.runs.get(node.index()) {
+            crate::prefetch::prefetch(run);
+        }
+    }
+
     pub(crate) fn get(&self, node: NodeIndex) -> &[EdgeIndex] {
         self.runs.get(node.index()).map_or(&[], |r| &self.entries[r.start as usize..(r.start + r.len) as usize])
     }

@@ -504,6 +504,121 @@ pub fn refresh_agent_view(
     }
 }
 
+/// A proposed encounter: the two ids (smaller first) and their nodes.
+type Proposal = (u64, u64, NodeIndex, NodeIndex);
+
+/// Agents whose encounters are drawn together, a stage at a time (`EncounterDraw::propose`).
+const ENCOUNTER_BATCH: usize = 64;
+
+/// An agent's encounter while it is drawn: its stream, and the node it has reached.
+struct Encounter<'a> {
+    member: &'a Member,
+    me: &'a AgentSlot,
+    my_age: f64,
+    rng: rand_pcg::Pcg64Mcg,
+    through_friend: bool,
+    /// The friend, then the one met; `None` once the encounter is dropped.
+    node: Option<NodeIndex>,
+}
+
+/// What drawing an encounter reads (`meet_new_people`).
+struct EncounterDraw<'a> {
+    clock: &'a Clock,
+    p: &'a bondsim_model::params::ContactParams,
+    graph: &'a SocialGraph,
+    slots: &'a [AgentSlot],
+    members: &'a [Member],
+    child_chance: f64,
+    adult_chance: f64,
+    max_bonds: usize,
+}
+
+impl<'a> EncounterDraw<'a> {
+    /// The encounters of a batch of agents. A walk through a friend to a friend's friend is a
+    /// chain of reads at places the graph decides (the agent's bonds, the drawn bond's ends, the
+    /// friend's list and bonds, the other bond's ends, then the one met's row and list), each
+    /// waiting for the one before: drawn agent by agent, the processor would wait on each in
+    /// turn. Drawn a stage at a time over the batch, the reads of different agents overlap, and
+    /// each stage asks ahead for what the next reads. Each agent's draws come from its own
+    /// stream in the same order as one agent at a time, so the proposals are the same.
+    fn propose(&self, chunk: &'a [Member], batch: &mut Vec<Encounter<'a>>, proposals: &mut Vec<Proposal>) {
+        let (clock, p, graph) = (self.clock, self.p, self.graph);
+        batch.clear();
+        for member in chunk {
+            let me = &self.slots[member.node.index()];
+            let my_age = me.age_years(clock);
+            if my_age < 3.0 {
+                continue;
+            }
+            // An agent at the most bonds can form none: its encounter would be dropped below, so
+            // it is not drawn (its stream serves nothing else).
+            let degree = graph.degree(member.node);
+            if degree >= self.max_bonds {
+                continue;
+            }
+            let chance = if my_age < 12.0 { self.child_chance } else { self.adult_chance };
+            let mut rng = stream(clock.seed, Purpose::Encounter, member.id, clock.tick as u64);
+            if rng.random::<f64>() >= chance {
+                continue;
+            }
+            // Triadic closure through close bonds: a bond drawn by strength, then one of its
+            // bonds by strength. Neighbours in edge-index order, not petgraph's adjacency order,
+            // which depends on insertion history and is not kept by a checkpoint.
+            let through_friend = degree > 0 && rng.random::<f64>() < p.friend_of_friend_share;
+            let node = if through_friend {
+                graph.prefetch_bonds(member.node);
+                member.node
+            } else {
+                self.members[rng.random_range(0..self.members.len())].node
+            };
+            batch.push(Encounter { member, me, my_age, rng, through_friend, node: Some(node) });
+        }
+        for e in batch.iter_mut().filter(|e| e.through_friend) {
+            e.node = e.node.and_then(|node| graph.neighbour_by_strength(node, e.rng.random::<f64>()));
+            e.node.inspect(|&friend| graph.prefetch_list(friend));
+        }
+        for e in batch.iter().filter(|e| e.through_friend) {
+            e.node.inspect(|&friend| graph.prefetch_bonds(friend));
+        }
+        for e in batch.iter_mut().filter(|e| e.through_friend) {
+            e.node = e.node.and_then(|friend| graph.neighbour_by_strength(friend, e.rng.random::<f64>()));
+        }
+        for e in batch.iter() {
+            if let Some(other) = e.node {
+                prefetch(&self.slots[other.index()]);
+                graph.prefetch_list(other);
+            }
+        }
+        proposals.extend(batch.iter_mut().filter_map(|e| self.meet(e)));
+    }
+
+    /// The rest of an encounter, once the one met is known: age homophily on both paths (people
+    /// befriend people of about their age), openness, and room for the bond.
+    fn meet(&self, e: &mut Encounter<'_>) -> Option<Proposal> {
+        let (clock, p, graph) = (self.clock, self.p, self.graph);
+        let (m, other) = (e.member, e.node?);
+        let them = &self.slots[other.index()];
+        let their_age = them.age_years(clock);
+        let age_gap = (their_age - e.my_age).abs();
+        if e.rng.random::<f64>() >= 0.5f64.powf(age_gap / p.age_similarity_years) {
+            return None;
+        }
+        let openness = 1.0 - 0.25 * (e.me.avoidance() + them.avoidance());
+        if other == m.node || their_age < 3.0 || e.rng.random::<f64>() >= openness {
+            return None;
+        }
+        // Pairs already bonded, or met by an agent already at the most bonds, are dropped here:
+        // the serial pass of `meet_new_people` only adds bonds, one per distinct pair, so what
+        // holds of a pair now holds when its turn comes (the pass checks the degrees again, as
+        // the bonds it adds raise them).
+        if graph.degree(other) >= self.max_bonds || graph.are_bonded(m.node, other) {
+            return None;
+        }
+        let their_id = graph.id(other);
+        Some(if m.id < their_id { (m.id, their_id, m.node, other) } else { (their_id, m.id, other, m.node) })
+    }
+}
+
 /// Encounters: each agent may meet someone this tick, through a friend's friend or at random
 /// with a preference for similar age; avoidant people accept fewer new contacts. Infants meet
 /// no one: their social world is their caregivers. A meeting between two agents with room for
@@ -525,57 +640,20 @@ pub fn meet_new_people(
     let child_chance = per_tick(p.encounters_per_year * p.child_encounter_share, clock.dt_years);
     let adult_chance = per_tick(p.encounters_per_year, clock.dt_years);
     let max_bonds = p.max_bonds as usize;
-    let mut proposals: Vec<(u64, u64, NodeIndex, NodeIndex)> = members
-        .par_iter()
-        .filter_map(|m| {
-            let me = &slots[m.node.index()];
-            let my_age = me.age_years(&clock);
-            if my_age < 3.0 {
-                return None;
-            }
-            // An agent at the most bonds can form none: its encounter would be dropped below, so
-            // it is not drawn (its stream serves nothing else).
-            let degree = shared_graph.degree(m.node);
-            if degree >= max_bonds {
-                return None;
-            }
-            let chance = if my_age < 12.0 { child_chance } else { adult_chance };
-            let mut rng = stream(clock.seed, Purpose::Encounter, m.id, clock.tick as u64);
-            if rng.random::<f64>() >= chance {
-                return None;
-            }
-            let other = if degree > 0 && rng.random::<f64>() < p.friend_of_friend_share {
-                // Triadic closure through close bonds: a bond drawn by strength, then one of its
-                // bonds by strength. Neighbours in edge-index order, not petgraph's adjacency
-                // order, which depends on insertion history and is not kept by a checkpoint.
-                let friend = shared_graph.neighbour_by_strength(m.node, rng.random::<f64>())?;
-                shared_graph.neighbour_by_strength(friend, rng.random::<f64>())?
-            } else {
-                members[rng.random_range(0..members.len())].node
-            };
-            // Age homophily on both paths: people befriend people of about their age.
-            let them = &slots[other.index()];
-            let their_age = them.age_years(&clock);
-            let age_gap = (their_age - my_age).abs();
-            if rng.random::<f64>() >= 0.5f64.powf(age_gap / p.age_similarity_years) {
-                return None;
-            }
-            let openness = 1.0 - 0.25 * (me.avoidance() + them.avoidance());
-            if other == m.node || their_age < 3.0 || rng.random::<f64>() >= openness {
-                return None;
-            }
-            // Pairs already bonded, or met by an agent already at the most bonds, are dropped
-            // here: the serial pass below only adds bonds, one per distinct pair, so what holds
-            // of a pair now holds when its turn comes (the pass checks the degrees again, as the
-            // bonds it adds raise them).
-            if shared_graph.degree(other) >= max_bonds || shared_graph.are_bonded(m.node, other) {
-                return None;
-            }
-            let their_id = shared_graph.id(other);
-            let (ia, na, ib, nb) =
-                if m.id < their_id { (m.id, m.node, their_id, other) } else { (their_id, other, m.id, m.node) };
-            Some((ia, ib, na, nb))
-        })
+    let draw =
+        EncounterDraw { clock: &clock, p, graph: shared_graph, slots, members, child_chance, adult_chance, max_bonds };
+    // Batches of agents in parallel, each thread reusing its batch; the proposals come in an
+    // order that depends on the threads' shares, and are sorted below.
+    let mut proposals: Vec<Proposal> = members
+        .par_chunks(ENCOUNTER_BATCH)
+        .fold(
+            || (Vec::with_capacity(ENCOUNTER_BATCH), Vec::new()),
+            |(mut batch, mut proposals), chunk| {
+                draw.propose(chunk, &mut batch, &mut proposals);
+                (batch, proposals)
+            },
+        )
+        .flat_map_iter(|(_, proposals)| proposals)
         .collect();
     proposals.sort_unstable();
     proposals.dedup_by_key(|(a, b, _, _)| (*a, *b));
