@@ -7,7 +7,7 @@ use crate::run::OutputRefused;
 /// Resident memory of a run, measured on the whole process (state, bonds, a snapshot's slice,
 /// the Parquet writers' row groups, which are bounded and so weigh most in small runs): on this
 /// project's machine the bench configs' 10,000, 100,000 and 1,000,000 founders peaked at
-/// 109–120, 329–375 and 1,421–1,472 MB, about 1.2–1.3 KB more per founder above a base of about
+/// 109–120, 306–375 and 1,393–1,472 MB, about 1.2–1.3 KB more per founder above a base of about
 /// 210 MB (1,458–1,584 MB at a million before bonds lost their copy of the endpoints). The
 /// constants add a margin of about 1.6x for populations that grow.
 pub const BYTES_PER_FOUNDER: u64 = 2 * 1024;
