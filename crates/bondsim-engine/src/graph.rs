@@ -195,15 +195,6 @@ impl SocialGraph {
         self.adjacency.get(node)
     }
 
-    /// Asks the processor for the bonds of `node` (`prefetch`): they sit at random places.
-    pub(crate) fn prefetch_bonds(&self, node: NodeIndex) {
-        for edge in self.bonds_of(node) {
-            if let Some(bond) = self.bonds.get(edge.index()) {
-                crate::prefetch::prefetch(bond);
-            }
-        }
-    }
-
     /// Asks the processor for where the list of `node`'s bonds is kept.
     pub(crate) fn prefetch_list(&self, node: NodeIndex) {
         self.adjacency.prefetch(node);

@@ -283,16 +283,16 @@ const DENSE: &str = "the agents' components other than Exposure are stored in ta
 /// (`record_tick`): a block's worth (a few MB) is held at a time, not a million agents' worth.
 const BLOCK_AGENTS: usize = 65_536;
 
-/// How far ahead the passes over bonds ask for the rows they will read at random (`prefetch`):
-/// the second partner's row and weight sum this many bonds ahead in the bond pass, an agent's
-/// bonds this many agents ahead in the per-agent gather.
+/// How far ahead the learning phase asks for what it will read at random (`prefetch`): the
+/// second partner's row and weight sum this many bonds ahead in the bond pass, an agent's bonds
+/// and their words this many agents ahead in the per-agent gather.
 const AHEAD_BONDS: usize = 16;
 const AHEAD_AGENTS: usize = 2;
 
-/// Asks for the entries of `table` (indexed by edge slot) that the bonds of `node` will read
-/// (none past the last node): the gather calls it `AHEAD_AGENTS` agents ahead.
-fn prefetch_bonds_of<T>(graph: &SocialGraph, node: usize, table: &[T]) {
-    for edge in graph.bonds_of(NodeIndex::new(node)) {
+/// Asks for the entries of `table` (indexed by edge slot: the bonds, or their words) that the
+/// bonds of `node` will read (none past the last node): they sit at random places.
+fn prefetch_bonds_of<T>(graph: &SocialGraph, node: NodeIndex, table: &[T]) {
+    for edge in graph.bonds_of(node) {
         if let Some(entry) = table.get(edge.index()) {
             prefetch(entry);
         }
@@ -566,7 +566,7 @@ impl<'a> EncounterDraw<'a> {
             // which depends on insertion history and is not kept by a checkpoint.
             let through_friend = degree > 0 && rng.random::<f64>() < p.friend_of_friend_share;
             let node = if through_friend {
-                graph.prefetch_bonds(member.node);
+                prefetch_bonds_of(graph, member.node, &graph.bonds);
                 member.node
             } else {
                 self.members[rng.random_range(0..self.members.len())].node
@@ -578,7 +578,7 @@ impl<'a> EncounterDraw<'a> {
             e.node.inspect(|&friend| graph.prefetch_list(friend));
         }
         for e in batch.iter().filter(|e| e.through_friend) {
-            e.node.inspect(|&friend| graph.prefetch_bonds(friend));
+            e.node.inspect(|&friend| prefetch_bonds_of(graph, friend, &graph.bonds));
         }
         for e in batch.iter_mut().filter(|e| e.through_friend) {
             e.node = e.node.and_then(|friend| graph.neighbour_by_strength(friend, e.rng.random::<f64>()));
@@ -790,8 +790,9 @@ pub fn learn_from_contact(
     per_node.par_iter_mut().zip(slots).for_each(|(security, s)| *security = 1.0 - 0.5 * (s.anxiety() + s.avoidance()));
     let (graph, words, security) = (&*graph, &*words, &*per_node);
     field_slots.par_iter_mut().enumerate().for_each(|(node, slot)| {
-        prefetch_bonds_of(graph, node + AHEAD_AGENTS, &graph.bonds);
-        prefetch_bonds_of(graph, node + AHEAD_AGENTS, words);
+        let ahead = NodeIndex::new(node + AHEAD_AGENTS);
+        prefetch_bonds_of(graph, ahead, &graph.bonds);
+        prefetch_bonds_of(graph, ahead, words);
         let me = NodeIndex::new(node);
         let mut sums = FieldSums::default();
         for edge in graph.bonds_of(me) {
