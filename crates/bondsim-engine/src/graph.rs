@@ -373,7 +373,7 @@ pub struct Ends<'a>(&'a StableUnGraph<NodeAgent, ()>);
 impl Ends<'_> {
     /// The nodes at the ends of the bond in slot `slot` (in use), `a` first.
     pub fn of(&self, slot: usize) -> (NodeIndex, NodeIndex) {
-        self.0.edge_endpoints(EdgeIndex::new(slot)).expect("a bond in the slot")
+        self.get(slot).expect("a bond in the slot")
     }
 
     /// The nodes at the ends of the bond in slot `slot`, if the slot holds one.

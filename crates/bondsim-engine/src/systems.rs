@@ -513,11 +513,10 @@ const ENCOUNTER_BATCH: usize = 64;
 /// An agent's encounter while it is drawn: its stream, and the node it has reached.
 struct Encounter<'a> {
     member: &'a Member,
-    me: &'a AgentSlot,
-    my_age: f64,
     rng: rand_pcg::Pcg64Mcg,
     through_friend: bool,
-    /// The friend, then the one met; `None` once the encounter is dropped.
+    /// Where the encounter has got to: on a walk through a friend the agent itself, then the
+    /// friend, then the one met; at random, the one met. `None` once the encounter is dropped.
     node: Option<NodeIndex>,
 }
 
@@ -571,7 +570,7 @@ impl<'a> EncounterDraw<'a> {
             } else {
                 self.members[rng.random_range(0..self.members.len())].node
             };
-            batch.push(Encounter { member, me, my_age, rng, through_friend, node: Some(node) });
+            batch.push(Encounter { member, rng, through_friend, node: Some(node) });
         }
         for e in batch.iter_mut().filter(|e| e.through_friend) {
             e.node = e.node.and_then(|node| graph.neighbour_by_strength(node, e.rng.random::<f64>()));
@@ -597,13 +596,13 @@ impl<'a> EncounterDraw<'a> {
     fn meet(&self, e: &mut Encounter<'_>) -> Option<Proposal> {
         let (clock, p, graph) = (self.clock, self.p, self.graph);
         let (m, other) = (e.member, e.node?);
-        let them = &self.slots[other.index()];
+        let (me, them) = (&self.slots[m.node.index()], &self.slots[other.index()]);
         let their_age = them.age_years(clock);
-        let age_gap = (their_age - e.my_age).abs();
+        let age_gap = (their_age - me.age_years(clock)).abs();
         if e.rng.random::<f64>() >= 0.5f64.powf(age_gap / p.age_similarity_years) {
             return None;
         }
-        let openness = 1.0 - 0.25 * (e.me.avoidance() + them.avoidance());
+        let openness = 1.0 - 0.25 * (me.avoidance() + them.avoidance());
         if other == m.node || their_age < 3.0 || e.rng.random::<f64>() >= openness {
             return None;
         }
@@ -806,7 +805,6 @@ pub fn learn_from_contact(
             // need it: a random read). In a parent–child bond the parent is `a` (the older, with
             // the smaller id).
             let (other, a) = words[edge.index()].other_and_a(me);
-            let them = || &slots[other.index()];
             sums.bonds += 1;
             sums.felt_closeness += strength * state.kind.closeness_weight();
             sums.synchronous_hours_per_week += sync_hours;
@@ -824,7 +822,7 @@ pub fn learn_from_contact(
                 sums.secure_bond = sums.secure_bond.max(strength * synchrony * partner_security);
             }
             if state.kind == BondKind::ParentChild && a != me {
-                let them = them();
+                let them = &slots[other.index()];
                 let h = contact_hours;
                 sums.care_hours += h;
                 sums.care_sensitivity += h * them.sensitivity();
