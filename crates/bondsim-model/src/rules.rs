@@ -5,11 +5,13 @@ use crate::params::{BondParams, CaregivingParams, DevelopmentParams, LifeParams,
 use crate::state::{BondKind, BondState, Category, WorkingModel};
 
 /// Clamp to [0, 1]; NaN is a bug upstream and is not hidden here (it stays NaN for tests to catch).
+#[inline]
 pub fn unit(x: f64) -> f64 {
     x.clamp(0.0, 1.0)
 }
 
 /// First-order move of `level` toward `target` by `fraction` of the gap (fraction in [0, 1]).
+#[inline]
 pub fn relax(level: f64, target: f64, fraction: f64) -> f64 {
     level + (target - level) * fraction
 }
@@ -17,6 +19,7 @@ pub fn relax(level: f64, target: f64, fraction: f64) -> f64 {
 /// Claim 1 (developmental): plasticity of the attachment system over age, 1 in infancy, falling
 /// through the sensitive period (half-way at `sensitive_period_midpoint_years`) to a small
 /// lifelong floor `adult_plasticity`. A logistic fall.
+#[inline]
 pub fn plasticity(age_years: f64, p: &DevelopmentParams) -> f64 {
     let fall = 1.0 / (1.0 + ((age_years - p.sensitive_period_midpoint_years) / p.sensitive_period_width_years).exp());
     p.adult_plasticity + (1.0 - p.adult_plasticity) * fall
@@ -24,6 +27,7 @@ pub fn plasticity(age_years: f64, p: &DevelopmentParams) -> f64 {
 
 /// The category of a working model: disorganised when the disorganisation marker is above
 /// one half, otherwise by which of anxiety and avoidance is at or above one half.
+#[inline]
 pub fn categorise(anxiety: f64, avoidance: f64, disorganisation: f64) -> Category {
     if disorganisation >= 0.5 || (anxiety >= 0.5 && avoidance >= 0.5) {
         Category::Disorganised
@@ -37,6 +41,7 @@ pub fn categorise(anxiety: f64, avoidance: f64, disorganisation: f64) -> Categor
 }
 
 /// Familiarity of a pair in [0, 1): grows with the bond's cumulative contact.
+#[inline]
 pub fn familiarity(total_contact_hours: f64, p: &BondParams) -> f64 {
     1.0 - (-total_contact_hours / p.familiarity_hours).exp()
 }
@@ -44,6 +49,7 @@ pub fn familiarity(total_contact_hours: f64, p: &BondParams) -> f64 {
 /// Claim 5 (bio-behavioural synchrony): how well two people's behaviour and physiology
 /// coordinate in contact, in [0, 1]. Higher with familiarity (the bond's history), lower with
 /// either partner's avoidance or disorganisation and with a mismatch of their stress levels.
+#[inline]
 pub fn synchrony(avoidance: [f64; 2], cortisol: [f64; 2], disorganisation: [f64; 2], familiarity: f64) -> f64 {
     let openness = 1.0 - 0.5 * (avoidance[0] + avoidance[1]);
     let physiological_match = 1.0 - 0.5 * (cortisol[0] - cortisol[1]).abs();
@@ -54,6 +60,7 @@ pub fn synchrony(avoidance: [f64; 2], cortisol: [f64; 2], disorganisation: [f64;
 /// Claim 6 (oxytocin–dopamine interplay): reward of one tick's contact with a partner, in [0, 1].
 /// Contact is necessary (claim 4: no contact, no reward); synchrony makes it rewarding and the
 /// partners' oxytocin-receptor density gates how salient it is.
+#[inline]
 pub fn contact_reward(contact_hours_per_week: f64, synchrony: f64, receptor_density: [f64; 2], p: &BondParams) -> f64 {
     let contact = 1.0 - (-contact_hours_per_week / p.reward_contact_hours).exp();
     let salience = 0.5 + 0.25 * (receptor_density[0] + receptor_density[1]);
@@ -64,6 +71,7 @@ pub fn contact_reward(contact_hours_per_week: f64, synchrony: f64, receptor_dens
 /// consolidating toward value. Value rises fast on positive errors and falls slowly on negative
 /// ones, so bonds are partner-specific (each has its own value) and enduring. Returns the
 /// reward-prediction error.
+#[inline]
 pub fn learn_bond(bond: &mut BondState, reward: f64, rates: &BondRates) -> f64 {
     // Computed in double precision, stored in single (`BondState`).
     let value = f64::from(bond.value);
@@ -84,6 +92,7 @@ pub struct BondRates {
 }
 
 impl BondRates {
+    #[inline]
     pub fn new(p: &BondParams, dt_years: f64) -> Self {
         Self {
             learning: per_tick(p.learning_per_year, dt_years),
@@ -97,21 +106,25 @@ impl BondRates {
 /// bond's strength and kind (attachment figures first), so time goes to the strongest bonds and
 /// a few become close; a new bond also asks for time while it is new (dopamine's response to
 /// novelty), so that it can turn out to be rewarding.
+#[inline]
 pub fn contact_weight(kind: BondKind, strength: f64, bond_age_years: f64, p: &BondParams) -> f64 {
     contact_weight_with_novelty(kind, strength, novelty(bond_age_years, p))
 }
 
 /// The novelty part of a bond's contact weight, fading with the bond's age.
+#[inline]
 pub fn novelty(bond_age_years: f64, p: &BondParams) -> f64 {
     p.novelty_weight * (-bond_age_years / p.novelty_years).exp()
 }
 
 /// [`contact_weight`] with its novelty part given (the engine tabulates it by bond age).
+#[inline]
 pub fn contact_weight_with_novelty(kind: BondKind, strength: f64, novelty: f64) -> f64 {
     kind.closeness_weight() * (0.1 + strength) + novelty
 }
 
 /// Claim 3 (selective): chosen bonds are classed by strength into the Dunbar-like layers.
+#[inline]
 pub fn chosen_kind(strength: f64, p: &BondParams) -> BondKind {
     if strength >= p.close_friend_strength {
         BondKind::CloseFriend
@@ -124,28 +137,33 @@ pub fn chosen_kind(strength: f64, p: &BondParams) -> BondKind {
 
 /// Claim 5: the oxytocin level contact drives an agent toward, from the synchrony-weighted
 /// contact hours per week it had, scaled by its receptor density.
+#[inline]
 pub fn oxytocin_target(synchronous_hours_per_week: f64, receptor_density: f64, p: &NeuroParams) -> f64 {
     let drive = 1.0 - (-synchronous_hours_per_week / p.oxytocin_contact_hours).exp();
     unit(p.oxytocin_baseline + p.oxytocin_gain * receptor_density * drive)
 }
 
 /// Tonic dopamine from the mean reward of an agent's bonds this tick.
+#[inline]
 pub fn dopamine_level(mean_reward: f64, p: &NeuroParams) -> f64 {
     unit(p.dopamine_baseline + p.dopamine_gain * mean_reward)
 }
 
 /// Closeness an agent wants: anxious agents want more, avoidant agents less.
+#[inline]
 pub fn desired_closeness(anxiety: f64, avoidance: f64, p: &StressParams) -> f64 {
     p.desired_closeness * (1.0 + p.anxiety_desire_gain * anxiety) * (1.0 - p.avoidance_desire_cut * avoidance)
 }
 
 /// Claim 7: loneliness is the gap between desired and felt closeness, as a share of desired.
+#[inline]
 pub fn loneliness(felt_closeness: f64, desired_closeness: f64) -> f64 {
     unit((desired_closeness - felt_closeness) / desired_closeness)
 }
 
 /// Claim 7: the cortisol level stressors drive toward. Loneliness raises it; oxytocin above
 /// baseline (bonds) buffers it.
+#[inline]
 pub fn cortisol_target(loneliness: f64, oxytocin: f64, oxytocin_baseline: f64, p: &StressParams) -> f64 {
     unit(
         p.cortisol_baseline + p.cortisol_loneliness_gain * loneliness
@@ -155,11 +173,13 @@ pub fn cortisol_target(loneliness: f64, oxytocin: f64, oxytocin_baseline: f64, p
 
 /// One tick of cortisol: recovery toward the target at a speed set by glucocorticoid-receptor
 /// sensitivity (claim 8: programmed by early care).
+#[inline]
 pub fn update_cortisol(cortisol: f64, target: f64, gr_sensitivity: f64, dt_years: f64, p: &StressParams) -> f64 {
     unit(relax(cortisol, target, per_tick(p.cortisol_recovery_per_year * gr_sensitivity, dt_years)))
 }
 
 /// Claim 7: allostatic load accumulates while cortisol stays above a threshold and recovers slowly.
+#[inline]
 pub fn update_allostatic_load(load: f64, cortisol: f64, dt_years: f64, p: &StressParams) -> f64 {
     let excess = (cortisol - p.load_threshold).max(0.0);
     let gain = p.load_gain_per_year * excess * (1.0 - load);
@@ -168,17 +188,20 @@ pub fn update_allostatic_load(load: f64, cortisol: f64, dt_years: f64, p: &Stres
 }
 
 /// A descriptive health index in [0, 1]: lowered by allostatic load and by age past 40.
+#[inline]
 pub fn health(allostatic_load: f64, age_years: f64) -> f64 {
     unit((1.0 - 0.6 * allostatic_load) * (-(age_years - 40.0).max(0.0) / 60.0).exp())
 }
 
 /// Claim 7: yearly death hazard, a Gompertz age baseline raised by allostatic load.
+#[inline]
 pub fn mortality_hazard_per_year(age_years: f64, allostatic_load: f64, p: &LifeParams) -> f64 {
     p.gompertz_a_per_year * (p.gompertz_b * age_years).exp() * (p.load_mortality * allostatic_load).exp()
 }
 
 /// Yearly births to a partnered woman at `age_years`: a plateau over the fertile years with
 /// lower rates in the first and last five years.
+#[inline]
 pub fn fertility_per_year(age_years: f64, p: &LifeParams) -> f64 {
     if age_years < p.fertile_from_years || age_years > p.fertile_until_years {
         return 0.0;
@@ -192,6 +215,7 @@ pub fn fertility_per_year(age_years: f64, p: &LifeParams) -> f64 {
 /// Yearly separation hazard of a couple: high for weak bonds, low for strong ones, raised by
 /// either partner's insecurity. Because strength grows with a bond's age, the hazard falls with
 /// it (Rosenfeld 2014) without being written in.
+#[inline]
 pub fn separation_per_year(strength: f64, insecurity: [f64; 2], p: &BondParams) -> f64 {
     let weakness = (1.0 - strength).powi(3);
     p.separation_per_year * weakness * (1.0 + insecurity[0] + insecurity[1])
@@ -199,6 +223,7 @@ pub fn separation_per_year(strength: f64, insecurity: [f64; 2], p: &BondParams) 
 
 /// Claim 8: a parent's caregiving sensitivity follows from their own working model, stress,
 /// oxytocin and the support of their partner bond.
+#[inline]
 pub fn caregiving_sensitivity(
     working_model: &WorkingModel,
     cortisol: f64,
@@ -233,6 +258,7 @@ pub struct CaregivingReceived {
 /// part of transmission sensitivity does not carry, the "transmission gap"). `temperament` is
 /// the child's innate offset (drawn at birth) and `experience` its own drifting experience
 /// outside the family: the parts of development care does not explain.
+#[inline]
 pub fn development_target(
     care: &CaregivingReceived,
     temperament: [f64; 3],
@@ -262,12 +288,14 @@ pub fn development_target(
 /// drawn back toward the prototype set in the sensitive period, offset by the agent's own
 /// current experience, at the small lifelong plasticity. The disorganisation marker is left
 /// where it is: it rises with losses ([`loss_shift`]) and falls as they resolve ([`resolve`]).
+#[inline]
 pub fn adult_target(wm: &WorkingModel, experience: [f64; 2]) -> [f64; 3] {
     [unit(wm.prototype_anxiety + experience[0]), unit(wm.prototype_avoidance + experience[1]), wm.disorganisation]
 }
 
 /// One tick of an agent's own experience: an Ornstein–Uhlenbeck drift with stationary spread
 /// `experience_sd` and correlation time `experience_years` (`noise` two standard normal draws).
+#[inline]
 pub fn update_experience(experience: &mut [f64; 2], noise: [f64; 2], dt_years: f64, p: &DevelopmentParams) {
     let keep = (-dt_years / p.experience_years).exp();
     let spread = p.experience_sd * (1.0 - keep * keep).sqrt();
@@ -279,6 +307,7 @@ pub fn update_experience(experience: &mut [f64; 2], noise: [f64; 2], dt_years: f
 /// A negative life event (drawn, or modelled: the parents' separation) moves the agent's own
 /// experience toward insecurity by `life_event_shock`, a share `to_anxiety` of it to anxiety and
 /// the rest to avoidance; the drift of [`update_experience`] then lets it fade.
+#[inline]
 pub fn life_event(experience: &mut [f64; 2], to_anxiety: f64, p: &DevelopmentParams) {
     experience[0] += p.life_event_shock * to_anxiety;
     experience[1] += p.life_event_shock * (1.0 - to_anxiety);
@@ -287,6 +316,7 @@ pub fn life_event(experience: &mut [f64; 2], to_anxiety: f64, p: &DevelopmentPar
 /// Claim 1: one tick of development. The current model moves toward `target` at a speed set by
 /// plasticity; in the sensitive period (plasticity above one half) the prototype moves with it,
 /// afterwards it is kept apart.
+#[inline]
 pub fn develop(wm: &mut WorkingModel, target: [f64; 3], plasticity: f64, dt_years: f64, p: &DevelopmentParams) {
     let step = per_tick(p.development_per_year * plasticity, dt_years);
     wm.anxiety = unit(relax(wm.anxiety, target[0], step));
@@ -301,6 +331,7 @@ pub fn develop(wm: &mut WorkingModel, target: [f64; 3], plasticity: f64, dt_year
 
 /// Claim 8 (epigenetic programming): receptor density and glucocorticoid-receptor sensitivity
 /// move toward levels set by care quality, at the speed plasticity allows.
+#[inline]
 pub fn program_receptors(
     receptor_density: &mut f64,
     gr_sensitivity: &mut f64,
@@ -318,6 +349,7 @@ pub fn program_receptors(
 /// Claim 10 (repair): a secure, synchronous bond moves the working model toward security at the
 /// agent's (small, lifelong) plasticity. `secure_bond` in [0, 1] is the strongest such exposure:
 /// strength × synchrony × the partner's security.
+#[inline]
 pub fn repair(wm: &mut WorkingModel, secure_bond: f64, plasticity: f64, dt_years: f64, p: &DevelopmentParams) {
     let step = per_tick(p.repair_per_year * plasticity * secure_bond, dt_years);
     wm.anxiety = unit(relax(wm.anxiety, 0.0, step));
@@ -329,6 +361,7 @@ pub fn repair(wm: &mut WorkingModel, secure_bond: f64, plasticity: f64, dt_years
 /// plastic the agent still is and the closer the bond (`closeness` in [0, 1]); and it leaves
 /// the loss unresolved for a while (the disorganisation marker rises by `unresolved_loss`
 /// × closeness at any age, Main & Hesse 1990), which [`resolve`] then lowers.
+#[inline]
 pub fn loss_shift(wm: &mut WorkingModel, plasticity: f64, closeness: f64, p: &DevelopmentParams) {
     let shift = p.loss_shock * (plasticity * closeness).sqrt();
     wm.anxiety = unit(relax(wm.anxiety, 1.0, 0.5 * shift));
@@ -337,12 +370,14 @@ pub fn loss_shift(wm: &mut WorkingModel, plasticity: f64, closeness: f64, p: &De
 
 /// A loss or a trauma of weight `weight` (0–1) raises the disorganisation marker by
 /// `unresolved_loss` × weight of the way to 1.
+#[inline]
 pub fn unresolved(wm: &mut WorkingModel, weight: f64, p: &DevelopmentParams) {
     wm.disorganisation = unit(relax(wm.disorganisation, 1.0, p.unresolved_loss * weight));
 }
 
 /// Mourning resolves: after the family years the disorganisation marker falls at
 /// `resolution_per_year`.
+#[inline]
 pub fn resolve(wm: &mut WorkingModel, dt_years: f64, p: &DevelopmentParams) {
     wm.disorganisation = relax(wm.disorganisation, 0.0, per_tick(p.resolution_per_year, dt_years));
 }

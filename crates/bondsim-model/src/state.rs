@@ -65,6 +65,7 @@ impl BondKind {
     }
 
     /// Kin and partners are not re-classified by strength.
+    #[inline]
     pub fn is_chosen(self) -> bool {
         matches!(self, BondKind::CloseFriend | BondKind::Friend | BondKind::Acquaintance)
     }
@@ -72,6 +73,7 @@ impl BondKind {
     /// Weight of the bond in the allocation of contact time and in felt closeness:
     /// attachment bonds (parent–child, partner) weigh most (Feldman 2017: the same
     /// machinery, with the strongest investment in attachment figures).
+    #[inline]
     pub fn closeness_weight(self) -> f64 {
         match self {
             BondKind::ParentChild => 1.5,
@@ -122,10 +124,12 @@ impl WorkingModel {
     }
 
     /// Insecurity in [0, 1]: the mean of anxiety and avoidance.
+    #[inline]
     pub fn insecurity(&self) -> f64 {
         0.5 * (self.anxiety + self.avoidance)
     }
 
+    #[inline]
     pub fn category(&self) -> Category {
         crate::rules::categorise(self.anxiety, self.avoidance, self.disorganisation)
     }
