@@ -1235,18 +1235,20 @@ pub fn apply_deaths(world: &mut World) {
     let clock = *world.resource::<Clock>();
     let params = world.resource::<ModelParams>().0.clone();
     let members = std::mem::take(&mut world.resource_mut::<Roster>().members);
-    let mut levels = world.query::<(&Person, &Physiology)>();
-    let levels = levels.query(world);
-    let dying: Vec<(Member, f64)> = members
-        .par_iter()
-        .filter_map(|m| {
-            let (person, physiology) = levels.get(m.entity).ok()?;
+    // Every agent's draw, over the ECS's columns as slices (reading each agent's components by
+    // its entity would be a random read per agent); the deaths are then put in roster (id) order.
+    let mut levels = world.query::<(Entity, &Person, &Physiology)>();
+    let mut dying: Vec<(Member, f64)> = Vec::new();
+    for rows in levels.query(world).contiguous_iter().expect(DENSE) {
+        dying.par_extend(rows.into_par_iter().filter_map(|(&entity, person, physiology)| {
             let load = physiology.0.allostatic_load;
             let hazard = rules::mortality_hazard_per_year(clock.age_years(person.birth_tick), load, &params.life);
-            let mut rng = stream(clock.seed, Purpose::Mortality, m.id, clock.tick as u64);
-            (rng.random::<f64>() < per_tick(hazard, clock.dt_years)).then_some((*m, hazard))
-        })
-        .collect();
+            let mut rng = stream(clock.seed, Purpose::Mortality, person.id, clock.tick as u64);
+            let member = Member { id: person.id, entity, node: person.node };
+            (rng.random::<f64>() < per_tick(hazard, clock.dt_years)).then_some((member, hazard))
+        }));
+    }
+    dying.sort_unstable_by_key(|(m, _)| m.id);
     let mut survivors = members;
     if !dying.is_empty() {
         survivors.retain(|m| dying.binary_search_by_key(&m.id, |(d, _)| d.id).is_err());
@@ -1346,18 +1348,17 @@ pub fn apply_births(world: &mut World) {
     let clock = *world.resource::<Clock>();
     let params = world.resource::<ModelParams>().0.clone();
     let life = &params.life;
-    let mut people = world.query::<(&Person, &History)>();
-    let people = people.query(world);
+    let mut people = world.query::<(Entity, &Person, &History)>();
     let shared: &World = world;
-    // Borrowed, not cloned: this runs every tick over the whole roster.
-    let mothers: Vec<Member> = shared
-        .resource::<Roster>()
-        .members
-        .par_iter()
-        .filter(|m| {
-            let Ok((person, history)) = people.get(m.entity) else { return false };
+    let graph = shared.resource::<SocialGraph>();
+    // Every woman's draw, over the ECS's columns as slices (as in `apply_deaths`); the births are
+    // then given in roster (id) order.
+    let mut mothers: Vec<Member> = Vec::new();
+    for rows in people.query(shared).contiguous_iter().expect(DENSE) {
+        mothers.par_extend(rows.into_par_iter().filter_map(|(&entity, person, history)| {
+            let m = Member { id: person.id, entity, node: person.node };
             if person.sex != Sex::Female {
-                return false;
+                return None;
             }
             let age = clock.age_years(person.birth_tick);
             let rate = rules::fertility_per_year(age, life);
@@ -1365,14 +1366,13 @@ pub fn apply_births(world: &mut World) {
                 .last_birth_tick
                 .is_none_or(|t| (clock.tick - i64::from(t)) as f64 * clock.dt_years >= life.birth_spacing_years);
             if rate <= 0.0 || !spaced {
-                return false;
+                return None;
             }
             let mut rng = stream(clock.seed, Purpose::Birth, m.id, clock.tick as u64);
-            rng.random::<f64>() < per_tick(rate, clock.dt_years)
-                && partner_of(shared.resource::<SocialGraph>(), m.node).is_some()
-        })
-        .copied()
-        .collect();
+            (rng.random::<f64>() < per_tick(rate, clock.dt_years) && partner_of(graph, m.node).is_some()).then_some(m)
+        }));
+    }
+    mothers.sort_unstable_by_key(|m| m.id);
     for mother in mothers {
         give_birth(world, mother, &params, clock);
     }
