@@ -68,6 +68,11 @@ pub struct SocialGraph {
     /// adjacency (the walk was a fifth of a tick's time at 100,000 agents), and their order does
     /// not depend on insertion history, which a checkpoint does not keep.
     adjacency: Adjacency,
+    /// Romantic bonds in `bonds`, kept with every change that makes or ends one (`add_bond`,
+    /// `remove_bond`, `partner`), so that the metrics row does not stream the bond table to
+    /// count them. Only those make a bond romantic: the learning phase re-classifies chosen bonds
+    /// among themselves (`check_invariants` counts them again).
+    couples: u64,
 }
 
 impl SocialGraph {
@@ -160,6 +165,7 @@ impl SocialGraph {
         // The edge's source is the `a` end (`ends` reads it back).
         let (a, b) = if ia < ib { (na, nb) } else { (nb, na) };
         let edge = self.graph.add_edge(a, b, ());
+        self.couples += u64::from(state.kind == BondKind::Romantic);
         self.adjacency.insert(a, edge);
         self.adjacency.insert(b, edge);
         let slot = edge.index();
@@ -170,10 +176,24 @@ impl SocialGraph {
         edge
     }
 
+    /// Makes the bond in `edge` (a chosen bond) romantic: the two become a couple.
+    pub fn partner(&mut self, edge: EdgeIndex) {
+        let bond = self.bonds[edge.index()].as_mut().expect("a bond in the slot");
+        assert!(bond.state.kind.is_chosen(), "a couple forms from a chosen bond");
+        bond.state.kind = BondKind::Romantic;
+        self.couples += 1;
+    }
+
+    /// Romantic bonds in the graph.
+    pub fn couples(&self) -> u64 {
+        self.couples
+    }
+
     /// Removes the bond in `edge`, if there is one, and returns it with its ends.
     pub fn remove_bond(&mut self, edge: EdgeIndex) -> Option<Link> {
         let (a, b) = self.graph.edge_endpoints(edge)?;
         let bond = self.bonds.get_mut(edge.index())?.take()?;
+        self.couples -= u64::from(bond.state.kind == BondKind::Romantic);
         self.graph.remove_edge(edge);
         self.adjacency.remove(a, edge);
         self.adjacency.remove(b, edge);
@@ -307,7 +327,8 @@ impl SocialGraph {
             adjacency
         };
         let (graph, adjacency) = rayon::join(build_graph, build_lists);
-        Self { graph, bonds, adjacency }
+        let couples = count_couples(&bonds);
+        Self { graph, bonds, adjacency, couples }
     }
 
     /// Renumbers the graph for locality: node `i` becomes `order[i]`'s agent, and the bonds are
@@ -429,6 +450,11 @@ fn draw_by_weight<T: Copy>(items: impl Iterator<Item = (f64, T)> + Clone, u: f64
         last = Some(item);
     }
     last
+}
+
+/// Romantic bonds in a bond table, counted in parallel.
+fn count_couples(bonds: &[Option<Bond>]) -> u64 {
+    bonds.par_iter().flatten().filter(|b| b.state.kind == BondKind::Romantic).count() as u64
 }
 
 #[cfg(test)]
@@ -615,5 +641,24 @@ mod tests {
         graph.adjacency.get_mut(node).swap(0, 1);
         let err = sim.check_invariants().expect_err("out of order");
         assert!(err.contains("increasing edge-index order"), "{err}");
+    }
+
+    #[test]
+    fn the_couples_are_counted_with_every_change_and_a_count_out_of_step_is_caught() {
+        let mut sim = small_run(30);
+        assert_eq!(sim.check_invariants(), Ok(()));
+        let mut graph = sim.world_mut().resource_mut::<SocialGraph>();
+        let couples = graph.couples();
+        assert!(couples > 0, "a run of 30 ticks has couples");
+        assert_eq!(couples, super::count_couples(&graph.bonds));
+        // A friendship made romantic behind the count's back.
+        let slot = graph
+            .bonds
+            .iter()
+            .position(|b| b.is_some_and(|b| b.state.kind == bondsim_model::BondKind::Friend))
+            .expect("a friendship");
+        graph.bonds[slot].as_mut().unwrap().state.kind = bondsim_model::BondKind::Romantic;
+        let err = sim.check_invariants().expect_err("a couple not counted");
+        assert!(err.contains("romantic bonds in the table"), "{err}");
     }
 }

@@ -113,6 +113,11 @@ impl Simulation {
                 return Err(format!("bond {id_a}–{id_b}: contact hours not finite or above their total"));
             }
         }
+        let couples =
+            graph.bonds.iter().flatten().filter(|b| b.state.kind == bondsim_model::BondKind::Romantic).count();
+        if couples as u64 != graph.couples() {
+            return Err(format!("{couples} romantic bonds in the table, {} counted", graph.couples()));
+        }
         if bonds != graph.graph.edge_count() {
             return Err(format!("{bonds} bonds in the table for {} graph edges", graph.graph.edge_count()));
         }

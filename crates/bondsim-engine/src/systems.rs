@@ -931,9 +931,7 @@ pub fn break_and_partner(
                 if !partnered_now[a.index()] && !partnered_now[b.index()] {
                     partnered_now[a.index()] = true;
                     partnered_now[b.index()] = true;
-                    if let Some(bond) = graph.bonds[slot].as_mut() {
-                        bond.state.kind = BondKind::Romantic;
-                    }
+                    graph.partner(edge);
                     let (agent_a, agent_b) = (graph.id(a), graph.id(b));
                     recorder.0.bond_events.push(BondEventRow {
                         tick: clock.tick,
@@ -1505,7 +1503,7 @@ pub fn record_tick(world: &mut World) {
     };
     let graph = world.resource::<SocialGraph>();
     row.bonds = graph.bond_count() as u64;
-    row.couples = graph.bonds.par_iter().flatten().filter(|b| b.state.kind == BondKind::Romantic).count() as u64;
+    row.couples = graph.couples();
     // Each agent's values fetched in parallel, a block of the roster at a time, then summed in
     // roster order (the same sums, to the bit, at any thread count and block size).
     let members = &world.resource::<Roster>().members;
