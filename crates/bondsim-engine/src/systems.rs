@@ -120,6 +120,11 @@ impl AgentSlot {
         f64::from(self.disorganisation)
     }
 
+    /// Insecurity in [0, 1], the mean of anxiety and avoidance (as `WorkingModel::insecurity`).
+    pub fn insecurity(&self) -> f64 {
+        0.5 * (self.anxiety() + self.avoidance())
+    }
+
     pub fn cortisol(&self) -> f64 {
         f64::from(self.cortisol)
     }
@@ -786,7 +791,7 @@ pub fn learn_from_contact(
     });
     // Each agent gathers its own bonds in edge-index order (its adjacency is sorted): parallel
     // over agents, and the same sums, to the bit, as adding bond by bond.
-    per_node.par_iter_mut().zip(slots).for_each(|(security, s)| *security = 1.0 - 0.5 * (s.anxiety() + s.avoidance()));
+    per_node.par_iter_mut().zip(slots).for_each(|(security, s)| *security = 1.0 - s.insecurity());
     let (graph, words, security) = (&*graph, &*words, &*per_node);
     field_slots.par_iter_mut().enumerate().for_each(|(node, slot)| {
         let ahead = NodeIndex::new(node + AHEAD_AGENTS);
@@ -1003,7 +1008,7 @@ fn fate(
         BondKind::Romantic => {
             let ends = graph.ends(edge);
             let (a, b) = rows(ends);
-            let insecurity = [0.5 * (a.anxiety() + a.avoidance()), 0.5 * (b.anxiety() + b.avoidance())];
+            let insecurity = [a.insecurity(), b.insecurity()];
             let hazard = rules::separation_per_year(f64::from(state.strength), insecurity, &p.bonds);
             (draw(ends) < per_tick(hazard, clock.dt_years)).then_some(Fate::Separate)
         }
