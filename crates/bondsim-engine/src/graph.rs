@@ -453,7 +453,7 @@ fn draw_by_weight<T: Copy>(items: impl Iterator<Item = (f64, T)> + Clone, u: f64
 }
 
 /// Romantic bonds in a bond table, counted in parallel.
-fn count_couples(bonds: &[Option<Bond>]) -> u64 {
+pub(crate) fn count_couples(bonds: &[Option<Bond>]) -> u64 {
     bonds.par_iter().flatten().filter(|b| b.state.kind == BondKind::Romantic).count() as u64
 }
 
@@ -464,7 +464,7 @@ mod tests {
 
     use petgraph::stable_graph::NodeIndex;
 
-    use super::SocialGraph;
+    use super::{SocialGraph, count_couples};
     use crate::{Settings, Simulation};
 
     proptest! {
@@ -650,7 +650,7 @@ mod tests {
         let mut graph = sim.world_mut().resource_mut::<SocialGraph>();
         let couples = graph.couples();
         assert!(couples > 0, "a run of 30 ticks has couples");
-        assert_eq!(couples, super::count_couples(&graph.bonds));
+        assert_eq!(couples, count_couples(&graph.bonds));
         // A friendship made romantic behind the count's back.
         let slot = graph
             .bonds
@@ -660,5 +660,17 @@ mod tests {
         graph.bonds[slot].as_mut().unwrap().state.kind = bondsim_model::BondKind::Romantic;
         let err = sim.check_invariants().expect_err("a couple not counted");
         assert!(err.contains("romantic bonds in the table"), "{err}");
+    }
+
+    #[test]
+    fn the_invariant_checker_catches_an_agent_outside_the_roster() {
+        let mut sim = small_run(5);
+        assert_eq!(sim.check_invariants(), Ok(()));
+        let world = sim.world_mut();
+        let member = world.resource::<crate::sim::Roster>().members[0];
+        let person = *world.get::<crate::components::Person>(member.entity).unwrap();
+        world.spawn(person);
+        let err = sim.check_invariants().expect_err("an agent the roster does not hold");
+        assert!(err.contains("agents in the ECS"), "{err}");
     }
 }

@@ -1,13 +1,13 @@
 //! Invariants of a simulation's state, checked by tests and available to tools: every level
-//! finite and in range, the graph consistent with the roster, no self-bonds, duplicates or
-//! bonds to the dead.
+//! finite and in range, the ECS and the graph consistent with the roster, no self-bonds,
+//! duplicates or bonds to the dead, the couples' count that of the romantic bonds.
 
 use std::collections::{HashMap, HashSet};
 
 use petgraph::visit::EdgeRef;
 
 use crate::components::{Attachment, Care, Person, Physiology, Wellbeing};
-use crate::graph::{NodeAgent, SocialGraph};
+use crate::graph::{NodeAgent, SocialGraph, count_couples};
 use crate::sim::{Roster, Simulation};
 
 fn level(name: &str, id: u64, value: f64) -> Result<(), String> {
@@ -74,6 +74,12 @@ impl Simulation {
             }
             alive.insert(m.node, person.birth_tick);
         }
+        // The deaths and births draw over every agent in the ECS, the roster orders them: the two
+        // must hold the same agents (each roster member was found in the ECS above).
+        let in_ecs = world.try_query::<&Person>().map_or(0, |mut q| q.iter(world).count());
+        if in_ecs != roster.members.len() {
+            return Err(format!("{in_ecs} agents in the ECS for {} in the roster", roster.members.len()));
+        }
         if graph.graph.node_count() != roster.members.len() {
             return Err(format!("{} graph nodes for {} living agents", graph.graph.node_count(), roster.members.len()));
         }
@@ -113,9 +119,8 @@ impl Simulation {
                 return Err(format!("bond {id_a}–{id_b}: contact hours not finite or above their total"));
             }
         }
-        let couples =
-            graph.bonds.iter().flatten().filter(|b| b.state.kind == bondsim_model::BondKind::Romantic).count();
-        if couples as u64 != graph.couples() {
+        let couples = count_couples(&graph.bonds);
+        if couples != graph.couples() {
             return Err(format!("{couples} romantic bonds in the table, {} counted", graph.couples()));
         }
         if bonds != graph.graph.edge_count() {
