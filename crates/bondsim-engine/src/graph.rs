@@ -69,9 +69,9 @@ pub struct SocialGraph {
     /// not depend on insertion history, which a checkpoint does not keep.
     adjacency: Adjacency,
     /// Romantic bonds in `bonds`, kept with every change that makes or ends one (`add_bond`,
-    /// `remove_bond`, `partner`), so that the metrics row does not stream the bond table to
-    /// count them. Only those make a bond romantic: the learning phase re-classifies chosen bonds
-    /// among themselves (`check_invariants` counts them again).
+    /// `remove_bond`, `partner`; counted when the graph is rebuilt), so that the metrics row does
+    /// not stream the bond table to count them. Only those make a bond romantic: the learning
+    /// phase re-classifies chosen bonds among themselves (`check_invariants` counts them again).
     couples: u64,
 }
 
@@ -312,22 +312,23 @@ impl SocialGraph {
             }
             graph
         };
+        // The couples are counted on the way (the pass reads every bond anyway).
         let build_lists = || {
             let in_use = || bonds.iter().zip(ends).enumerate().filter(|(_, (bond, _))| bond.is_some());
-            let mut degrees = vec![0usize; node_bound];
-            for (_, (_, [a, b])) in in_use() {
+            let (mut degrees, mut couples) = (vec![0usize; node_bound], 0);
+            for (_, (bond, [a, b])) in in_use() {
                 degrees[a.index()] += 1;
                 degrees[b.index()] += 1;
+                couples += u64::from(bond.is_some_and(|b| b.state.kind == BondKind::Romantic));
             }
             let mut adjacency = Adjacency::with_degrees(&degrees);
             for (slot, (_, &[a, b])) in in_use() {
                 adjacency.push(a, EdgeIndex::new(slot));
                 adjacency.push(b, EdgeIndex::new(slot));
             }
-            adjacency
+            (adjacency, couples)
         };
-        let (graph, adjacency) = rayon::join(build_graph, build_lists);
-        let couples = count_couples(&bonds);
+        let (graph, (adjacency, couples)) = rayon::join(build_graph, build_lists);
         Self { graph, bonds, adjacency, couples }
     }
 
@@ -452,7 +453,8 @@ fn draw_by_weight<T: Copy>(items: impl Iterator<Item = (f64, T)> + Clone, u: f64
     last
 }
 
-/// Romantic bonds in a bond table, counted in parallel.
+/// Romantic bonds in a bond table, counted in parallel (for the invariant checker: the graph
+/// keeps its own count).
 pub(crate) fn count_couples(bonds: &[Option<Bond>]) -> u64 {
     bonds.par_iter().flatten().filter(|b| b.state.kind == BondKind::Romantic).count() as u64
 }
