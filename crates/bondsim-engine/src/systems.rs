@@ -783,9 +783,10 @@ pub fn learn_from_contact(
         bond.state.contact_hours = contact_hours as f32;
         bond.state.synchrony = synchrony as f32;
         rules::learn_bond(&mut bond.state, reward, &rates);
-        if bond.state.kind.is_chosen() {
-            bond.state.kind = rules::chosen_kind(f64::from(bond.state.strength), p);
-        }
+        // Chosen bonds move between layers by strength; kin and partners keep their kind (a
+        // select, not a branch: kinds are mixed at random along the table).
+        let layer = rules::chosen_kind(f64::from(bond.state.strength), p);
+        bond.state.kind = if bond.state.kind.is_chosen() { layer } else { bond.state.kind };
         bond.state.total_contact_hours = (total_contact_hours + contact_hours) as f32;
         bond.reward = reward as f32;
     });
@@ -999,6 +1000,17 @@ fn fate(
     // (they sit elsewhere), and the ends once.
     let rows = |(a, b): (NodeIndex, NodeIndex)| (&slots[a.index()], &slots[b.index()]);
     let state = &bond.state;
+    // Most bonds keep their fate. They are screened without branching on their kind: kinds are
+    // mixed at random along the table, so a branch on each would often be mispredicted. The
+    // ends and the couple bytes are read for every bond (the ends in table order).
+    let ends = graph.ends(edge);
+    let kind = state.kind;
+    let breaks = kind.is_chosen() & (f64::from(state.strength) < p.bonds.break_strength);
+    let could_partner = matches!(kind, BondKind::CloseFriend | BondKind::Friend)
+        & (singles[ends.0.index()] as u8 * singles[ends.1.index()] as u8 == Single::Man as u8 * Single::Woman as u8);
+    if !(breaks | (kind == BondKind::Romantic) | could_partner) {
+        return None;
+    }
     // The bond's stream, made only for the bonds that draw (it costs a seeding per bond).
     let draw = |(a, b): (NodeIndex, NodeIndex)| {
         stream(clock.seed, Purpose::Bond, pair_key(graph.id(a), graph.id(b)), clock.tick as u64).random::<f64>()

@@ -126,13 +126,13 @@ pub fn contact_weight_with_novelty(kind: BondKind, strength: f64, novelty: f64) 
 /// Claim 3 (selective): chosen bonds are classed by strength into the Dunbar-like layers.
 #[inline]
 pub fn chosen_kind(strength: f64, p: &BondParams) -> BondKind {
-    if strength >= p.close_friend_strength {
-        BondKind::CloseFriend
-    } else if strength >= p.friend_strength {
-        BondKind::Friend
-    } else {
-        BondKind::Acquaintance
-    }
+    // The same choice as testing the thresholds in turn, without branches: the learning pass
+    // classes bonds of all strengths one after another, where a branch would often be
+    // mispredicted.
+    const LAYERS: [BondKind; 3] = [BondKind::CloseFriend, BondKind::Friend, BondKind::Acquaintance];
+    let close = strength >= p.close_friend_strength;
+    let friend = strength >= p.friend_strength;
+    LAYERS[usize::from(!close) * (1 + usize::from(!friend))]
 }
 
 /// Claim 5: the oxytocin level contact drives an agent toward, from the synchrony-weighted
@@ -461,6 +461,33 @@ mod tests {
         assert_eq!(chosen_kind(between, &p), BondKind::Friend);
         assert_eq!(chosen_kind(p.close_friend_strength, &p), BondKind::CloseFriend);
         assert_eq!(chosen_kind(0.95, &p), BondKind::CloseFriend);
+    }
+
+    #[test]
+    fn chosen_kind_without_branches_tests_the_thresholds_in_turn() {
+        // The thresholds as the rule reads them: the close-friend one first.
+        let in_turn = |s: f64, p: &BondParams| {
+            if s >= p.close_friend_strength {
+                BondKind::CloseFriend
+            } else if s >= p.friend_strength {
+                BondKind::Friend
+            } else {
+                BondKind::Acquaintance
+            }
+        };
+        let mut p = BondParams::default();
+        let edges = [p.friend_strength, p.close_friend_strength];
+        let mut strengths: Vec<f64> = (0..=1000).map(|i| f64::from(i) / 1000.0).collect();
+        strengths.extend(edges.iter().flat_map(|&e| [e, e.next_down(), e.next_up()]));
+        strengths.extend([f64::NAN, -0.5, 1.5]);
+        for s in &strengths {
+            assert_eq!(chosen_kind(*s, &p), in_turn(*s, &p), "strength {s}");
+        }
+        // Thresholds the config would refuse (close below friend) still give the same kind.
+        (p.friend_strength, p.close_friend_strength) = (0.6, 0.3);
+        for s in &strengths {
+            assert_eq!(chosen_kind(*s, &p), in_turn(*s, &p), "strength {s}, thresholds swapped");
+        }
     }
 
     #[test]
