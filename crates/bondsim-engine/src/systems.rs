@@ -294,6 +294,9 @@ const BLOCK_AGENTS: usize = 65_536;
 const AHEAD_BONDS: usize = 16;
 const AHEAD_AGENTS: usize = 2;
 
+/// Bonds per block of the learning pass's stages (`learn_from_contact`).
+const LEARN_BLOCK: usize = 64;
+
 /// Asks for the entries of `table` (indexed by edge slot: the bonds, or their words) that the
 /// bonds of `node` will read (none past the last node): they sit at random places.
 fn prefetch_bonds_of<T>(graph: &SocialGraph, node: NodeIndex, table: &[T]) {
@@ -754,42 +757,67 @@ pub fn learn_from_contact(
     let SocialField { slots: field_slots, per_node, words, .. } = &mut *field;
     let weight_sums = &*per_node;
     let (bonds, ends) = graph.bonds_with_ends();
-    bonds.par_iter_mut().zip(words.par_iter_mut()).enumerate().for_each(|(edge, (bond, word))| {
-        // The bonds are in the order of their `a` ends (`SocialGraph::renumber`), so the `a`
-        // rows are read in order; the `b` rows are at random places, asked for ahead.
-        if let Some((_, ahead)) = ends.get(edge + AHEAD_BONDS) {
-            prefetch(&slots[ahead.index()]);
-            prefetch(&weight_sums[ahead.index()]);
-        }
-        let Some(bond) = bond else { return };
-        let (node_a, node_b) = ends.of(edge);
-        let (a, b) = (&slots[node_a.index()], &slots[node_b.index()]);
-        let w = f64::from(word.as_weight());
-        *word = BondWord::ends(node_a, node_b);
-        let offer_a = a.budget_hours_per_week() * w / weight_sums[node_a.index()];
-        let offer_b = b.budget_hours_per_week() * w / weight_sums[node_b.index()];
-        let hours_per_week = offer_a.min(offer_b);
-        // Computed in double precision, stored in single (`BondState`).
-        let total_contact_hours = f64::from(bond.state.total_contact_hours);
-        let familiarity = rules::familiarity(total_contact_hours, p);
-        let contact_hours = hours_per_week * clock.weeks_per_tick;
-        let synchrony = rules::synchrony(
-            [a.avoidance(), b.avoidance()],
-            [a.cortisol(), b.cortisol()],
-            [a.disorganisation(), b.disorganisation()],
-            familiarity,
-        );
-        let reward = rules::contact_reward(hours_per_week, synchrony, [a.receptor_density(), b.receptor_density()], p);
-        bond.state.contact_hours = contact_hours as f32;
-        bond.state.synchrony = synchrony as f32;
-        rules::learn_bond(&mut bond.state, reward, &rates);
-        // Chosen bonds move between layers by strength; kin and partners keep their kind (a
-        // select, not a branch: kinds are mixed at random along the table).
-        let layer = rules::chosen_kind(f64::from(bond.state.strength), p);
-        bond.state.kind = if bond.state.kind.is_chosen() { layer } else { bond.state.kind };
-        bond.state.total_contact_hours = (total_contact_hours + contact_hours) as f32;
-        bond.reward = reward as f32;
-    });
+    bonds.par_chunks_mut(LEARN_BLOCK).zip(words.par_chunks_mut(LEARN_BLOCK)).enumerate().for_each(
+        |(block, (bonds, words))| {
+            let first = block * LEARN_BLOCK;
+            // A block of bonds in three stages, so that the processor overlaps the bonds' chains
+            // of arithmetic: the contact hours from both partners' offers, then the two curves
+            // (an `exp` each), then the rest. The same arithmetic, bond by bond, as one loop.
+            let mut hours_per_week = [0.0f64; LEARN_BLOCK];
+            for (i, (bond, word)) in bonds.iter().zip(words.iter_mut()).enumerate() {
+                let edge = first + i;
+                // The bonds are in the order of their `a` ends (`SocialGraph::renumber`), so the
+                // `a` rows are read in order; the `b` rows are at random places, asked for ahead.
+                if let Some((_, ahead)) = ends.get(edge + AHEAD_BONDS) {
+                    prefetch(&slots[ahead.index()]);
+                    prefetch(&weight_sums[ahead.index()]);
+                }
+                if bond.is_none() {
+                    continue;
+                }
+                let (node_a, node_b) = ends.of(edge);
+                let (a, b) = (&slots[node_a.index()], &slots[node_b.index()]);
+                let w = f64::from(word.as_weight());
+                *word = BondWord::ends(node_a, node_b);
+                let offer_a = a.budget_hours_per_week() * w / weight_sums[node_a.index()];
+                let offer_b = b.budget_hours_per_week() * w / weight_sums[node_b.index()];
+                hours_per_week[i] = offer_a.min(offer_b);
+            }
+            let mut familiarity = [0.0f64; LEARN_BLOCK];
+            let mut saturation = [0.0f64; LEARN_BLOCK];
+            for (i, bond) in bonds.iter().enumerate() {
+                if let Some(bond) = bond {
+                    // Computed in double precision, stored in single (`BondState`).
+                    familiarity[i] = rules::familiarity(f64::from(bond.state.total_contact_hours), p);
+                    saturation[i] = rules::contact_saturation(hours_per_week[i], p);
+                }
+            }
+            for (i, bond) in bonds.iter_mut().enumerate() {
+                let Some(bond) = bond else { continue };
+                let (node_a, node_b) = ends.of(first + i);
+                let (a, b) = (&slots[node_a.index()], &slots[node_b.index()]);
+                let contact_hours = hours_per_week[i] * clock.weeks_per_tick;
+                let synchrony = rules::synchrony(
+                    [a.avoidance(), b.avoidance()],
+                    [a.cortisol(), b.cortisol()],
+                    [a.disorganisation(), b.disorganisation()],
+                    familiarity[i],
+                );
+                let reward =
+                    rules::reward_of_contact(saturation[i], synchrony, [a.receptor_density(), b.receptor_density()]);
+                bond.state.contact_hours = contact_hours as f32;
+                bond.state.synchrony = synchrony as f32;
+                rules::learn_bond(&mut bond.state, reward, &rates);
+                // Chosen bonds move between layers by strength; kin and partners keep their kind
+                // (a select, not a branch: kinds are mixed at random along the table).
+                let layer = rules::chosen_kind(f64::from(bond.state.strength), p);
+                bond.state.kind = if bond.state.kind.is_chosen() { layer } else { bond.state.kind };
+                let total_contact_hours = f64::from(bond.state.total_contact_hours);
+                bond.state.total_contact_hours = (total_contact_hours + contact_hours) as f32;
+                bond.reward = reward as f32;
+            }
+        },
+    );
     // Each agent gathers its own bonds in edge-index order (its adjacency is sorted): parallel
     // over agents, and the same sums, to the bit, as adding bond by bond.
     per_node.par_iter_mut().zip(slots).for_each(|(security, s)| *security = 1.0 - s.insecurity());

@@ -62,7 +62,18 @@ pub fn synchrony(avoidance: [f64; 2], cortisol: [f64; 2], disorganisation: [f64;
 /// partners' oxytocin-receptor density gates how salient it is.
 #[inline]
 pub fn contact_reward(contact_hours_per_week: f64, synchrony: f64, receptor_density: [f64; 2], p: &BondParams) -> f64 {
-    let contact = 1.0 - (-contact_hours_per_week / p.reward_contact_hours).exp();
+    reward_of_contact(contact_saturation(contact_hours_per_week, p), synchrony, receptor_density)
+}
+
+/// The contact part of [`contact_reward`], in [0, 1): saturating in the hours per week.
+#[inline]
+pub fn contact_saturation(contact_hours_per_week: f64, p: &BondParams) -> f64 {
+    1.0 - (-contact_hours_per_week / p.reward_contact_hours).exp()
+}
+
+/// [`contact_reward`] with its contact part given ([`contact_saturation`]).
+#[inline]
+pub fn reward_of_contact(contact: f64, synchrony: f64, receptor_density: [f64; 2]) -> f64 {
     let salience = 0.5 + 0.25 * (receptor_density[0] + receptor_density[1]);
     unit(contact * (0.25 + 0.75 * synchrony) * salience)
 }
