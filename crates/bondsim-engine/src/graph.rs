@@ -220,6 +220,13 @@ impl SocialGraph {
         self.adjacency.prefetch(node);
     }
 
+    /// Asks for the node's entry (its id and entity), which [`SocialGraph::id`] will read.
+    pub(crate) fn prefetch_node(&self, node: NodeIndex) {
+        if let Some(agent) = self.graph.node_weight(node) {
+            crate::prefetch::prefetch(agent);
+        }
+    }
+
     /// A neighbour of `node` drawn with probability proportional to the strength of its bond
     /// (`u` uniform in [0, 1)): people are introduced through their closer bonds.
     pub fn neighbour_by_strength(&self, node: NodeIndex, u: f64) -> Option<NodeIndex> {

@@ -930,13 +930,38 @@ pub fn break_and_partner(
     // decision reads only its own bond, the agent view and the bond's own random stream); the
     // decisions are then applied in bond-index order, where a couple forms only if neither
     // partner has formed another this tick. The same outcome, to the bit, as one serial pass.
+    // A block of bonds at a time: the few whose fate could change are screened out first, then
+    // their partners' rows and ids (at random places) asked for together, then decided.
     let fates: Vec<(usize, Fate)> = graph
         .bonds
-        .par_iter()
+        .par_chunks(FATE_BLOCK)
         .enumerate()
-        .filter_map(|(slot, bond)| {
-            let edge = EdgeIndex::new(slot);
-            Some((slot, fate(edge, bond.as_ref()?, &graph, slots, &field.singles, p, &clock)?))
+        .flat_map_iter(|(block, bonds)| {
+            let first = block * FATE_BLOCK;
+            let mut screened = [0usize; FATE_BLOCK];
+            let mut n = 0;
+            for (i, bond) in bonds.iter().enumerate() {
+                let edge = EdgeIndex::new(first + i);
+                let keep = bond.as_ref().is_some_and(|bond| may_change(bond, graph.ends(edge), &field.singles, p));
+                // Appended without a branch on the outcome.
+                screened[n] = first + i;
+                n += usize::from(keep);
+            }
+            for &slot in &screened[..n] {
+                let (a, b) = graph.ends(EdgeIndex::new(slot));
+                for node in [a, b] {
+                    prefetch(&slots[node.index()]);
+                    graph.prefetch_node(node);
+                }
+            }
+            let decided: Vec<(usize, Fate)> = screened[..n]
+                .iter()
+                .filter_map(|&slot| {
+                    let edge = EdgeIndex::new(slot);
+                    Some((slot, fate(edge, graph.bonds[slot].as_ref()?, &graph, slots, &field.singles, p, &clock)?))
+                })
+                .collect();
+            decided
         })
         .collect();
     let mut partnered_now = vec![false; slots.len()];
@@ -1014,7 +1039,23 @@ enum Fate {
     Partner,
 }
 
-/// A bond's fate this tick, from its own state, both partners' view and its own random stream.
+/// Bonds per block of the fates' screening (`break_and_partner`).
+const FATE_BLOCK: usize = 256;
+
+/// Whether a bond's fate could change this tick: a chosen bond below the break strength, a
+/// couple, or a friendship between an unpartnered woman and man. Most bonds keep their fate;
+/// they are screened without branching on their kind (kinds are mixed at random along the
+/// table, so a branch on each would often be mispredicted).
+fn may_change(bond: &Bond, (a, b): (NodeIndex, NodeIndex), singles: &[Single], p: &bondsim_model::Params) -> bool {
+    let kind = bond.state.kind;
+    let breaks = kind.is_chosen() & (f64::from(bond.state.strength) < p.bonds.break_strength);
+    let could_partner = matches!(kind, BondKind::CloseFriend | BondKind::Friend)
+        & (singles[a.index()] as u8 * singles[b.index()] as u8 == Single::Man as u8 * Single::Woman as u8);
+    breaks | (kind == BondKind::Romantic) | could_partner
+}
+
+/// A bond's fate this tick, from its own state, both partners' view and its own random stream
+/// (`None` for every bond [`may_change`] passes over).
 fn fate(
     edge: EdgeIndex,
     bond: &Bond,
@@ -1028,17 +1069,6 @@ fn fate(
     // (they sit elsewhere), and the ends once.
     let rows = |(a, b): (NodeIndex, NodeIndex)| (&slots[a.index()], &slots[b.index()]);
     let state = &bond.state;
-    // Most bonds keep their fate. They are screened without branching on their kind: kinds are
-    // mixed at random along the table, so a branch on each would often be mispredicted. The
-    // ends and the couple bytes are read for every bond (the ends in table order).
-    let ends = graph.ends(edge);
-    let kind = state.kind;
-    let breaks = kind.is_chosen() & (f64::from(state.strength) < p.bonds.break_strength);
-    let could_partner = matches!(kind, BondKind::CloseFriend | BondKind::Friend)
-        & (singles[ends.0.index()] as u8 * singles[ends.1.index()] as u8 == Single::Man as u8 * Single::Woman as u8);
-    if !(breaks | (kind == BondKind::Romantic) | could_partner) {
-        return None;
-    }
     // The bond's stream, made only for the bonds that draw (it costs a seeding per bond).
     let draw = |(a, b): (NodeIndex, NodeIndex)| {
         stream(clock.seed, Purpose::Bond, pair_key(graph.id(a), graph.id(b)), clock.tick as u64).random::<f64>()
