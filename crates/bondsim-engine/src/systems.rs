@@ -1144,9 +1144,11 @@ pub fn update_stress_and_health(
 ) {
     let p = &params.0;
     let clock = *clock;
+    // The same for every agent: computed once per tick, not per agent.
+    let oxytocin_relax = per_tick(p.neuro.oxytocin_relax_per_year, clock.dt_years);
     for (people, mut physiology, attachments, mut wellbeing) in agents.contiguous_iter_mut().expect(DENSE) {
         let rows = (people, physiology.bypass_change_detection(), attachments, wellbeing.bypass_change_detection());
-        rows.into_par_iter().for_each(|row| update_stress(row, &field, p, &clock));
+        rows.into_par_iter().for_each(|row| update_stress(row, &field, p, &clock, oxytocin_relax));
     }
 }
 
@@ -1156,12 +1158,13 @@ fn update_stress(
     field: &SocialField,
     p: &bondsim_model::Params,
     clock: &Clock,
+    oxytocin_relax: f64,
 ) {
     let social = &field.slots[person.node.index()];
     let n = &mut physiology.0;
     let wm = &attachment.0;
     let ot_target = rules::oxytocin_target(f64::from(social.synchronous_hours_per_week), n.receptor_density, &p.neuro);
-    n.oxytocin = rules::relax(n.oxytocin, ot_target, per_tick(p.neuro.oxytocin_relax_per_year, clock.dt_years));
+    n.oxytocin = rules::relax(n.oxytocin, ot_target, oxytocin_relax);
     let mean_reward = if social.bonds > 0 { f64::from(social.reward_sum) / f64::from(social.bonds) } else { 0.0 };
     n.dopamine = rules::dopamine_level(mean_reward, &p.neuro);
     let desired = rules::desired_closeness(wm.anxiety, wm.avoidance, &p.stress);
@@ -1202,6 +1205,7 @@ pub fn caregiving_and_development(
     // Most runs have no interventions, and then no agent has an `Exposure`: the lookup by entity
     // is skipped (bench-100k: the phase 0.79-0.85 against 0.87-0.91 s over the run with it).
     let exposures = (!exposures.is_empty()).then_some(&exposures);
+    let fractions = DevelopmentFractions::new(p, &clock);
     for (entities, people, mut physiology, mut attachments, mut care, mut history) in
         agents.contiguous_iter_mut().expect(DENSE)
     {
@@ -1215,8 +1219,26 @@ pub fn caregiving_and_development(
         );
         rows.into_par_iter().for_each(|row| {
             let exposure = exposures.and_then(|exposures| exposures.get(*row.0).ok());
-            develop(row, exposure, &field, p, &clock);
+            develop(row, exposure, &field, p, &clock, &fractions);
         });
+    }
+}
+
+/// What [`develop`] uses that is the same for every agent in a tick, computed once per tick
+/// rather than per agent (three `exp` and a square root an agent): the same values.
+struct DevelopmentFractions {
+    drift: rules::ExperienceDrift,
+    life_event_chance: f64,
+    resolution: f64,
+}
+
+impl DevelopmentFractions {
+    fn new(p: &bondsim_model::Params, clock: &Clock) -> Self {
+        Self {
+            drift: rules::ExperienceDrift::new(clock.dt_years, &p.development),
+            life_event_chance: per_tick(p.development.life_event_per_year, clock.dt_years),
+            resolution: per_tick(p.development.resolution_per_year, clock.dt_years),
+        }
     }
 }
 
@@ -1227,6 +1249,7 @@ fn develop(
     field: &SocialField,
     p: &bondsim_model::Params,
     clock: &Clock,
+    fractions: &DevelopmentFractions,
 ) {
     let social = &field.slots[person.node.index()];
     let n = &mut physiology.0;
@@ -1241,8 +1264,8 @@ fn develop(
     );
     let mut rng = stream(clock.seed, Purpose::Experience, person.id, clock.tick as u64);
     let noise = [StandardNormal.sample(&mut rng), StandardNormal.sample(&mut rng)];
-    rules::update_experience(&mut care.experience, noise, clock.dt_years, &p.development);
-    if rng.random::<f64>() < per_tick(p.development.life_event_per_year, clock.dt_years) {
+    rules::update_experience_by(&mut care.experience, noise, &fractions.drift);
+    if rng.random::<f64>() < fractions.life_event_chance {
         rules::life_event(&mut care.experience, rng.random::<f64>(), &p.development);
         // A trauma, like a loss, is unresolved at first.
         rules::unresolved(wm, 1.0, &p.development);
@@ -1266,7 +1289,7 @@ fn develop(
     } else {
         let target = rules::adult_target(wm, care.experience);
         rules::develop(wm, target, plasticity, clock.dt_years, &p.development);
-        rules::resolve(wm, clock.dt_years, &p.development);
+        rules::resolve_by(wm, fractions.resolution);
         rules::repair(wm, f64::from(social.secure_bond), plasticity, clock.dt_years, &p.development);
     }
     let before = age - clock.dt_years;

@@ -308,10 +308,32 @@ pub fn adult_target(wm: &WorkingModel, experience: [f64; 2]) -> [f64; 3] {
 /// `experience_sd` and correlation time `experience_years` (`noise` two standard normal draws).
 #[inline]
 pub fn update_experience(experience: &mut [f64; 2], noise: [f64; 2], dt_years: f64, p: &DevelopmentParams) {
-    let keep = (-dt_years / p.experience_years).exp();
-    let spread = p.experience_sd * (1.0 - keep * keep).sqrt();
+    update_experience_by(experience, noise, &ExperienceDrift::new(dt_years, p));
+}
+
+/// The constants of one tick of [`update_experience`], the same for every agent: computed once
+/// per tick rather than per agent (an `exp` and a square root).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ExperienceDrift {
+    /// The share of the experience kept over the tick.
+    pub keep: f64,
+    /// The spread of the tick's noise.
+    pub spread: f64,
+}
+
+impl ExperienceDrift {
+    #[inline]
+    pub fn new(dt_years: f64, p: &DevelopmentParams) -> Self {
+        let keep = (-dt_years / p.experience_years).exp();
+        Self { keep, spread: p.experience_sd * (1.0 - keep * keep).sqrt() }
+    }
+}
+
+/// [`update_experience`] with the tick's constants given.
+#[inline]
+pub fn update_experience_by(experience: &mut [f64; 2], noise: [f64; 2], drift: &ExperienceDrift) {
     for (e, z) in experience.iter_mut().zip(noise) {
-        *e = *e * keep + spread * z;
+        *e = *e * drift.keep + drift.spread * z;
     }
 }
 
@@ -390,7 +412,14 @@ pub fn unresolved(wm: &mut WorkingModel, weight: f64, p: &DevelopmentParams) {
 /// `resolution_per_year`.
 #[inline]
 pub fn resolve(wm: &mut WorkingModel, dt_years: f64, p: &DevelopmentParams) {
-    wm.disorganisation = relax(wm.disorganisation, 0.0, per_tick(p.resolution_per_year, dt_years));
+    resolve_by(wm, per_tick(p.resolution_per_year, dt_years));
+}
+
+/// [`resolve`] with the tick's fraction given (`per_tick(resolution_per_year, dt_years)`, the
+/// same for every agent).
+#[inline]
+pub fn resolve_by(wm: &mut WorkingModel, fraction: f64) {
+    wm.disorganisation = relax(wm.disorganisation, 0.0, fraction);
 }
 
 #[cfg(test)]
