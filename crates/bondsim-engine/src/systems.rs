@@ -1065,8 +1065,8 @@ fn fate(
     p: &bondsim_model::Params,
     clock: &Clock,
 ) -> Option<Fate> {
-    // The bond's ends, and the partners' rows, are read only where the decision needs them
-    // (they sit elsewhere), and the ends once.
+    // The partners' rows are read only where the decision needs them (the screen in
+    // `break_and_partner` has asked for them ahead).
     let rows = |(a, b): (NodeIndex, NodeIndex)| (&slots[a.index()], &slots[b.index()]);
     let state = &bond.state;
     // The bond's stream, made only for the bonds that draw (it costs a seeding per bond).
