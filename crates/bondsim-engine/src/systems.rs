@@ -120,9 +120,9 @@ impl AgentSlot {
         f64::from(self.disorganisation)
     }
 
-    /// Insecurity in [0, 1], the mean of anxiety and avoidance (as `WorkingModel::insecurity`).
+    /// Insecurity in [0, 1] (`rules::insecurity`, as `WorkingModel::insecurity`).
     pub fn insecurity(&self) -> f64 {
-        0.5 * (self.anxiety() + self.avoidance())
+        rules::insecurity(self.anxiety(), self.avoidance())
     }
 
     pub fn cortisol(&self) -> f64 {
@@ -1264,7 +1264,7 @@ fn develop(
     );
     let mut rng = stream(clock.seed, Purpose::Experience, person.id, clock.tick as u64);
     let noise = [StandardNormal.sample(&mut rng), StandardNormal.sample(&mut rng)];
-    rules::update_experience_by(&mut care.experience, noise, &fractions.drift);
+    rules::update_experience(&mut care.experience, noise, &fractions.drift);
     if rng.random::<f64>() < fractions.life_event_chance {
         rules::life_event(&mut care.experience, rng.random::<f64>(), &p.development);
         // A trauma, like a loss, is unresolved at first.
@@ -1289,7 +1289,7 @@ fn develop(
     } else {
         let target = rules::adult_target(wm, care.experience);
         rules::develop(wm, target, plasticity, clock.dt_years, &p.development);
-        rules::resolve_by(wm, fractions.resolution);
+        rules::resolve(wm, fractions.resolution);
         rules::repair(wm, f64::from(social.secure_bond), plasticity, clock.dt_years, &p.development);
     }
     let before = age - clock.dt_years;

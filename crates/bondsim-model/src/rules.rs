@@ -25,6 +25,13 @@ pub fn plasticity(age_years: f64, p: &DevelopmentParams) -> f64 {
     p.adult_plasticity + (1.0 - p.adult_plasticity) * fall
 }
 
+/// Insecurity in [0, 1]: the mean of anxiety and avoidance (of a working model, or of an agent's
+/// copy of it in the engine's view).
+#[inline]
+pub fn insecurity(anxiety: f64, avoidance: f64) -> f64 {
+    0.5 * (anxiety + avoidance)
+}
+
 /// The category of a working model: disorganised when the disorganisation marker is above
 /// one half, otherwise by which of anxiety and avoidance is at or above one half.
 #[inline]
@@ -305,10 +312,13 @@ pub fn adult_target(wm: &WorkingModel, experience: [f64; 2]) -> [f64; 3] {
 }
 
 /// One tick of an agent's own experience: an Ornstein–Uhlenbeck drift with stationary spread
-/// `experience_sd` and correlation time `experience_years` (`noise` two standard normal draws).
+/// `experience_sd` and correlation time `experience_years` (`noise` two standard normal draws;
+/// `drift` the tick's constants, [`ExperienceDrift::new`]).
 #[inline]
-pub fn update_experience(experience: &mut [f64; 2], noise: [f64; 2], dt_years: f64, p: &DevelopmentParams) {
-    update_experience_by(experience, noise, &ExperienceDrift::new(dt_years, p));
+pub fn update_experience(experience: &mut [f64; 2], noise: [f64; 2], drift: &ExperienceDrift) {
+    for (e, z) in experience.iter_mut().zip(noise) {
+        *e = *e * drift.keep + drift.spread * z;
+    }
 }
 
 /// The constants of one tick of [`update_experience`], the same for every agent: computed once
@@ -326,14 +336,6 @@ impl ExperienceDrift {
     pub fn new(dt_years: f64, p: &DevelopmentParams) -> Self {
         let keep = (-dt_years / p.experience_years).exp();
         Self { keep, spread: p.experience_sd * (1.0 - keep * keep).sqrt() }
-    }
-}
-
-/// [`update_experience`] with the tick's constants given.
-#[inline]
-pub fn update_experience_by(experience: &mut [f64; 2], noise: [f64; 2], drift: &ExperienceDrift) {
-    for (e, z) in experience.iter_mut().zip(noise) {
-        *e = *e * drift.keep + drift.spread * z;
     }
 }
 
@@ -409,16 +411,10 @@ pub fn unresolved(wm: &mut WorkingModel, weight: f64, p: &DevelopmentParams) {
 }
 
 /// Mourning resolves: after the family years the disorganisation marker falls at
-/// `resolution_per_year`.
+/// `resolution_per_year`; `fraction` is that rate over one tick,
+/// `per_tick(resolution_per_year, dt_years)`, the same for every agent.
 #[inline]
-pub fn resolve(wm: &mut WorkingModel, dt_years: f64, p: &DevelopmentParams) {
-    resolve_by(wm, per_tick(p.resolution_per_year, dt_years));
-}
-
-/// [`resolve`] with the tick's fraction given (`per_tick(resolution_per_year, dt_years)`, the
-/// same for every agent).
-#[inline]
-pub fn resolve_by(wm: &mut WorkingModel, fraction: f64) {
+pub fn resolve(wm: &mut WorkingModel, fraction: f64) {
     wm.disorganisation = relax(wm.disorganisation, 0.0, fraction);
 }
 
@@ -683,7 +679,7 @@ mod tests {
         // The loss is unresolved at first, and resolves over the years.
         let unresolved = adult.disorganisation;
         for _ in 0..(3 * 52) {
-            resolve(&mut adult, WEEK, &p);
+            resolve(&mut adult, per_tick(p.resolution_per_year, WEEK));
         }
         assert!(adult.disorganisation < 0.5 * unresolved, "{unresolved} -> {}", adult.disorganisation);
     }
@@ -714,10 +710,11 @@ mod tests {
             (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
         };
         // Over many correlation times the drift settles at its stationary spread.
+        let drift = ExperienceDrift::new(WEEK, &p);
         let mut e = [0.0; 2];
         let (mut squares, mut n) = (0.0, 0.0);
         for t in 0..(52 * 4000) {
-            update_experience(&mut e, [normal(), normal()], WEEK, &p);
+            update_experience(&mut e, [normal(), normal()], &drift);
             if t > 52 * 40 {
                 squares += e[0] * e[0] + e[1] * e[1];
                 n += 2.0;
@@ -733,7 +730,7 @@ mod tests {
         // Without noise an offset fades by 1/e over the correlation time.
         let mut fading = [0.3, 0.3];
         for _ in 0..(p.experience_years * 52.0) as usize {
-            update_experience(&mut fading, [0.0; 2], WEEK, &p);
+            update_experience(&mut fading, [0.0; 2], &drift);
         }
         assert!((fading[0] - 0.3 * (-1.0f64).exp()).abs() < 0.01, "{}", fading[0]);
     }

@@ -126,7 +126,7 @@ impl WorkingModel {
     /// Insecurity in [0, 1]: the mean of anxiety and avoidance.
     #[inline]
     pub fn insecurity(&self) -> f64 {
-        0.5 * (self.anxiety + self.avoidance)
+        crate::rules::insecurity(self.anxiety, self.avoidance)
     }
 
     #[inline]
