@@ -932,17 +932,19 @@ pub fn break_and_partner(
     // partner has formed another this tick. The same outcome, to the bit, as one serial pass.
     // A block of bonds at a time: the few whose fate could change are screened out first, then
     // their partners' rows and ids (at random places) asked for together, then decided.
-    let fates: Vec<(usize, Fate)> = graph
+    let (graph_now, singles) = (&*graph, &field.singles);
+    let fates: Vec<(usize, Fate)> = graph_now
         .bonds
         .par_chunks(FATE_BLOCK)
         .enumerate()
-        .flat_map_iter(|(block, bonds)| {
+        .fold(Vec::new, |mut decided, (block, bonds)| {
+            let graph = graph_now;
             let first = block * FATE_BLOCK;
             let mut screened = [0usize; FATE_BLOCK];
             let mut n = 0;
             for (i, bond) in bonds.iter().enumerate() {
                 let edge = EdgeIndex::new(first + i);
-                let keep = bond.as_ref().is_some_and(|bond| may_change(bond, graph.ends(edge), &field.singles, p));
+                let keep = bond.as_ref().is_some_and(|bond| may_change(bond, graph.ends(edge), singles, p));
                 // Appended without a branch on the outcome.
                 screened[n] = first + i;
                 n += usize::from(keep);
@@ -954,16 +956,18 @@ pub fn break_and_partner(
                     graph.prefetch_node(node);
                 }
             }
-            let decided: Vec<(usize, Fate)> = screened[..n]
-                .iter()
-                .filter_map(|&slot| {
-                    let edge = EdgeIndex::new(slot);
-                    Some((slot, fate(edge, graph.bonds[slot].as_ref()?, &graph, slots, &field.singles, p, &clock)?))
-                })
-                .collect();
+            // The decisions, into a vector per thread's share of the blocks (not one per block).
+            decided.extend(screened[..n].iter().filter_map(|&slot| {
+                let edge = EdgeIndex::new(slot);
+                Some((slot, fate(edge, graph.bonds[slot].as_ref()?, graph, slots, singles, p, &clock)?))
+            }));
             decided
         })
-        .collect();
+        // The shares in table order.
+        .reduce(Vec::new, |mut first, second| {
+            first.extend(second);
+            first
+        });
     let mut partnered_now = vec![false; slots.len()];
     for (slot, fate) in fates {
         let Some(bond) = graph.bonds[slot] else { continue };
@@ -1046,12 +1050,18 @@ const FATE_BLOCK: usize = 256;
 /// couple, or a friendship between an unpartnered woman and man. Most bonds keep their fate;
 /// they are screened without branching on their kind (kinds are mixed at random along the
 /// table, so a branch on each would often be mispredicted).
-fn may_change(bond: &Bond, (a, b): (NodeIndex, NodeIndex), singles: &[Single], p: &bondsim_model::Params) -> bool {
+fn may_change(bond: &Bond, ends: (NodeIndex, NodeIndex), singles: &[Single], p: &bondsim_model::Params) -> bool {
     let kind = bond.state.kind;
     let breaks = kind.is_chosen() & (f64::from(bond.state.strength) < p.bonds.break_strength);
-    let could_partner = matches!(kind, BondKind::CloseFriend | BondKind::Friend)
-        & (singles[a.index()] as u8 * singles[b.index()] as u8 == Single::Man as u8 * Single::Woman as u8);
+    let could_partner =
+        matches!(kind, BondKind::CloseFriend | BondKind::Friend) & unpartnered_woman_and_man(singles, ends);
     breaks | (kind == BondKind::Romantic) | could_partner
+}
+
+/// Whether the two ends are an unpartnered adult woman and man (their bytes in `singles`), without
+/// a branch: the product of the bytes is that of `Man` and `Woman` only for the two of them.
+fn unpartnered_woman_and_man(singles: &[Single], (a, b): (NodeIndex, NodeIndex)) -> bool {
+    singles[a.index()] as u8 * singles[b.index()] as u8 == Single::Man as u8 * Single::Woman as u8
 }
 
 /// A bond's fate this tick, from its own state, both partners' view and its own random stream
@@ -1085,8 +1095,7 @@ fn fate(
         BondKind::CloseFriend | BondKind::Friend => {
             // A woman and a man, both adult and unpartnered, at most 15 years apart.
             let ends = graph.ends(edge);
-            let (single_a, single_b) = (singles[ends.0.index()], singles[ends.1.index()]);
-            let eligible = single_a != Single::No && single_b != Single::No && single_a != single_b && {
+            let eligible = unpartnered_woman_and_man(singles, ends) && {
                 let (a, b) = rows(ends);
                 (a.age_years(clock) - b.age_years(clock)).abs() < 15.0
             };
