@@ -507,6 +507,12 @@ mod tests {
         }
     }
 
+    /// The invariant checker refuses the state, saying `what`.
+    fn assert_caught(sim: &Simulation, what: &str) {
+        let err = sim.check_invariants().expect_err(what);
+        assert!(err.contains(what), "{err}");
+    }
+
     fn small_run(ticks: usize) -> Simulation {
         let settings = Settings {
             seed: 5,
@@ -637,8 +643,7 @@ mod tests {
         let (parent, child) = (graph.entity(link.a), graph.entity(link.b));
         let born = world.get::<crate::components::Person>(parent).unwrap().birth_tick;
         world.get_mut::<crate::components::Person>(child).unwrap().birth_tick = born - 1;
-        let err = sim.check_invariants().expect_err("a child older than its parent");
-        assert!(err.contains("the parent end is not the older"), "{err}");
+        assert_caught(&sim, "the parent end is not the older");
     }
 
     #[test]
@@ -648,8 +653,7 @@ mod tests {
         let mut graph = sim.world_mut().resource_mut::<SocialGraph>();
         let node = graph.adjacency.nodes().find(|&n| graph.degree(n) >= 2).expect("someone has two bonds");
         graph.adjacency.get_mut(node).swap(0, 1);
-        let err = sim.check_invariants().expect_err("out of order");
-        assert!(err.contains("increasing edge-index order"), "{err}");
+        assert_caught(&sim, "increasing edge-index order");
     }
 
     #[test]
@@ -667,8 +671,7 @@ mod tests {
             .position(|b| b.is_some_and(|b| b.state.kind == bondsim_model::BondKind::Friend))
             .expect("a friendship");
         graph.bonds[slot].as_mut().unwrap().state.kind = bondsim_model::BondKind::Romantic;
-        let err = sim.check_invariants().expect_err("a couple not counted");
-        assert!(err.contains("romantic bonds in the table"), "{err}");
+        assert_caught(&sim, "romantic bonds in the table");
     }
 
     #[test]
@@ -679,7 +682,6 @@ mod tests {
         let member = world.resource::<crate::sim::Roster>().members[0];
         let person = *world.get::<crate::components::Person>(member.entity).unwrap();
         world.spawn(person);
-        let err = sim.check_invariants().expect_err("an agent the roster does not hold");
-        assert!(err.contains("agents in the ECS"), "{err}");
+        assert_caught(&sim, "agents in the ECS");
     }
 }
