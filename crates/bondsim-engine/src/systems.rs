@@ -1052,10 +1052,15 @@ const FATE_BLOCK: usize = 256;
 /// table, so a branch on each would often be mispredicted).
 fn may_change(bond: &Bond, ends: (NodeIndex, NodeIndex), singles: &[Single], p: &bondsim_model::Params) -> bool {
     let kind = bond.state.kind;
-    let breaks = kind.is_chosen() & (f64::from(bond.state.strength) < p.bonds.break_strength);
+    let breaks = faded(&bond.state, p);
     let could_partner =
         matches!(kind, BondKind::CloseFriend | BondKind::Friend) & unpartnered_woman_and_man(singles, ends);
     breaks | (kind == BondKind::Romantic) | could_partner
+}
+
+/// Whether a bond is a chosen bond faded below `break_strength` (it breaks), without a branch.
+fn faded(state: &BondState, p: &bondsim_model::Params) -> bool {
+    state.kind.is_chosen() & (f64::from(state.strength) < p.bonds.break_strength)
 }
 
 /// Whether the two ends are an unpartnered adult woman and man (their bytes in `singles`), without
@@ -1084,7 +1089,7 @@ fn fate(
         stream(clock.seed, Purpose::Bond, pair_key(graph.id(a), graph.id(b)), clock.tick as u64).random::<f64>()
     };
     match state.kind {
-        kind if kind.is_chosen() && f64::from(state.strength) < p.bonds.break_strength => Some(Fate::Break),
+        _ if faded(state, p) => Some(Fate::Break),
         BondKind::Romantic => {
             let ends = graph.ends(edge);
             let (a, b) = rows(ends);
