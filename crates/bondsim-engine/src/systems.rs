@@ -764,6 +764,7 @@ pub fn learn_from_contact(
             // of arithmetic: the contact hours from both partners' offers, then the two curves
             // (an `exp` each), then the rest. The same arithmetic, bond by bond, as one loop.
             let mut hours_per_week = [0.0f64; LEARN_BLOCK];
+            let mut pairs = [(NodeIndex::end(), NodeIndex::end()); LEARN_BLOCK];
             for (i, (bond, word)) in bonds.iter().zip(words.iter_mut()).enumerate() {
                 let edge = first + i;
                 // The bonds are in the order of their `a` ends (`SocialGraph::renumber`), so the
@@ -776,6 +777,7 @@ pub fn learn_from_contact(
                     continue;
                 }
                 let (node_a, node_b) = ends.of(edge);
+                pairs[i] = (node_a, node_b);
                 let (a, b) = (&slots[node_a.index()], &slots[node_b.index()]);
                 let w = f64::from(word.as_weight());
                 *word = BondWord::ends(node_a, node_b);
@@ -794,7 +796,7 @@ pub fn learn_from_contact(
             }
             for (i, bond) in bonds.iter_mut().enumerate() {
                 let Some(bond) = bond else { continue };
-                let (node_a, node_b) = ends.of(first + i);
+                let (node_a, node_b) = pairs[i];
                 let (a, b) = (&slots[node_a.index()], &slots[node_b.index()]);
                 let contact_hours = hours_per_week[i] * clock.weeks_per_tick;
                 let synchrony = rules::synchrony(
