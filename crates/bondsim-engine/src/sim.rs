@@ -76,6 +76,13 @@ pub struct Member {
     pub node: NodeIndex,
 }
 
+impl Member {
+    /// The roster's entry of the agent `entity` holding `person`.
+    pub fn of(entity: Entity, person: &Person) -> Self {
+        Self { id: person.id, entity, node: person.node }
+    }
+}
+
 /// Living agents sorted by id: the fixed order of every structural change and of the output.
 #[derive(Resource, Debug, Default)]
 pub struct Roster {

@@ -115,7 +115,7 @@ impl Simulation {
                 world.entity_mut(entity).insert(exposure);
             }
             graph.graph[agent.person.node] = NodeAgent { entity, id: agent.person.id };
-            members.push(Member { id: agent.person.id, entity, node: agent.person.node });
+            members.push(Member::of(entity, &agent.person));
         }
         world.insert_resource(graph);
         world.insert_resource(Roster { members, next_id: state.next_id });

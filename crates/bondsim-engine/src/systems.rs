@@ -1356,7 +1356,7 @@ pub fn apply_deaths(world: &mut World) {
             let load = physiology.0.allostatic_load;
             let hazard = rules::mortality_hazard_per_year(clock.age_years(person.birth_tick), load, &params.life);
             let mut rng = stream(clock.seed, Purpose::Mortality, person.id, clock.tick as u64);
-            let member = Member { id: person.id, entity, node: person.node };
+            let member = Member::of(entity, person);
             (rng.random::<f64>() < per_tick(hazard, clock.dt_years)).then_some((member, hazard))
         }));
     }
@@ -1468,7 +1468,7 @@ pub fn apply_births(world: &mut World) {
     let mut mothers: Vec<Member> = Vec::new();
     for rows in people.query(shared).contiguous_iter().expect(DENSE) {
         mothers.par_extend(rows.into_par_iter().filter_map(|(&entity, person, history)| {
-            let m = Member { id: person.id, entity, node: person.node };
+            let m = Member::of(entity, person);
             if person.sex != Sex::Female {
                 return None;
             }
