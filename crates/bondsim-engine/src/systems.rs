@@ -785,15 +785,17 @@ pub fn learn_from_contact(
                 let offer_b = b.budget_hours_per_week() * w / weight_sums[node_b.index()];
                 hours_per_week[i] = offer_a.min(offer_b);
             }
+            // Computed in double precision, stored in single (`BondState`); the two curves of
+            // the block at once, in the processor's vectors (the same bits as one at a time).
             let mut familiarity = [0.0f64; LEARN_BLOCK];
-            let mut saturation = [0.0f64; LEARN_BLOCK];
             for (i, bond) in bonds.iter().enumerate() {
                 if let Some(bond) = bond {
-                    // Computed in double precision, stored in single (`BondState`).
-                    familiarity[i] = rules::familiarity(f64::from(bond.state.total_contact_hours), p);
-                    saturation[i] = rules::contact_saturation(hours_per_week[i], p);
+                    familiarity[i] = f64::from(bond.state.total_contact_hours);
                 }
             }
+            rules::familiarities(&mut familiarity, p);
+            let mut saturation = hours_per_week;
+            rules::contact_saturations(&mut saturation, p);
             for (i, bond) in bonds.iter_mut().enumerate() {
                 let Some(bond) = bond else { continue };
                 let (node_a, node_b) = pairs[i];

@@ -8,6 +8,7 @@
 pub mod interventions;
 pub mod params;
 pub mod rules;
+pub mod saturation;
 pub mod state;
 
 pub use interventions::{Intervention, InterventionKind};

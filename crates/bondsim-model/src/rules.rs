@@ -2,6 +2,7 @@
 //! The claim of the science brief (MODEL.md, claims 1–10) each rule serves is in its doc.
 
 use crate::params::{BondParams, CaregivingParams, DevelopmentParams, LifeParams, NeuroParams, StressParams, per_tick};
+use crate::saturation::{saturation, saturations};
 use crate::state::{BondKind, BondState, Category, WorkingModel};
 
 /// Clamp to [0, 1]; NaN is a bug upstream and is not hidden here (it stays NaN for tests to catch).
@@ -50,7 +51,14 @@ pub fn categorise(anxiety: f64, avoidance: f64, disorganisation: f64) -> Categor
 /// Familiarity of a pair in [0, 1): grows with the bond's cumulative contact.
 #[inline]
 pub fn familiarity(total_contact_hours: f64, p: &BondParams) -> f64 {
-    1.0 - (-total_contact_hours / p.familiarity_hours).exp()
+    saturation(total_contact_hours / p.familiarity_hours)
+}
+
+/// [`familiarity`] of a block of bonds, in place (cumulative contact hours in, familiarity out):
+/// the same bits, many at a time in the processor's vectors (the learning pass).
+#[inline]
+pub fn familiarities(total_contact_hours: &mut [f64], p: &BondParams) {
+    saturations(total_contact_hours, p.familiarity_hours);
 }
 
 /// Claim 5 (bio-behavioural synchrony): how well two people's behaviour and physiology
@@ -75,7 +83,14 @@ pub fn contact_reward(contact_hours_per_week: f64, synchrony: f64, receptor_dens
 /// The contact part of [`contact_reward`], in [0, 1): saturating in the hours per week.
 #[inline]
 pub fn contact_saturation(contact_hours_per_week: f64, p: &BondParams) -> f64 {
-    1.0 - (-contact_hours_per_week / p.reward_contact_hours).exp()
+    saturation(contact_hours_per_week / p.reward_contact_hours)
+}
+
+/// [`contact_saturation`] of a block of bonds, in place (hours per week in): the same bits, many
+/// at a time in the processor's vectors (the learning pass).
+#[inline]
+pub fn contact_saturations(contact_hours_per_week: &mut [f64], p: &BondParams) {
+    saturations(contact_hours_per_week, p.reward_contact_hours);
 }
 
 /// [`contact_reward`] with its contact part given ([`contact_saturation`]).
@@ -157,7 +172,7 @@ pub fn chosen_kind(strength: f64, p: &BondParams) -> BondKind {
 /// contact hours per week it had, scaled by its receptor density.
 #[inline]
 pub fn oxytocin_target(synchronous_hours_per_week: f64, receptor_density: f64, p: &NeuroParams) -> f64 {
-    let drive = 1.0 - (-synchronous_hours_per_week / p.oxytocin_contact_hours).exp();
+    let drive = saturation(synchronous_hours_per_week / p.oxytocin_contact_hours);
     unit(p.oxytocin_baseline + p.oxytocin_gain * receptor_density * drive)
 }
 
