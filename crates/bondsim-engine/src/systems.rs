@@ -762,7 +762,8 @@ pub fn learn_from_contact(
             let first = block * LEARN_BLOCK;
             // A block of bonds in three stages, so that the processor overlaps the bonds' chains
             // of arithmetic: the contact hours from both partners' offers, then the two curves
-            // (an `exp` each), then the rest. The same arithmetic, bond by bond, as one loop.
+            // (the block's at once, in vectors), then the rest. The same arithmetic, bond by
+            // bond, as one loop.
             let mut hours_per_week = [0.0f64; LEARN_BLOCK];
             let mut pairs = [(NodeIndex::end(), NodeIndex::end()); LEARN_BLOCK];
             for (i, (bond, word)) in bonds.iter().zip(words.iter_mut()).enumerate() {

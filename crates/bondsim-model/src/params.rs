@@ -529,11 +529,12 @@ impl Params {
 }
 
 /// Probability that an event with a yearly `rate_per_year` happens within a tick of `dt_years`:
-/// `1 - exp(-rate * dt)`. Also the fraction of the way a first-order process with that rate
-/// moves toward its target within one tick.
+/// `1 - exp(-rate * dt)`, the model's saturating curve (`saturation`: the same bits on every
+/// processor). Also the fraction of the way a first-order process with that rate moves toward
+/// its target within one tick.
 #[inline]
 pub fn per_tick(rate_per_year: f64, dt_years: f64) -> f64 {
-    1.0 - (-rate_per_year * dt_years).exp()
+    crate::saturation::saturation(rate_per_year * dt_years)
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
-//! The saturating curve 1 − e^(−x) of the rules that grow toward a ceiling with contact
-//! (familiarity, the contact part of reward), computed by the model itself rather than by the
-//! system's `exp`:
+//! The saturating curve 1 − e^(−x), computed by the model itself rather than by the system's
+//! `exp`: the rules that grow toward a ceiling with contact (familiarity, the contact part of
+//! reward, oxytocin's drive) and every rate turned into a per-tick chance or fraction
+//! (`params::per_tick`) use it.
 //!
 //! - **The same bits on every processor and system.** It is made of additions, multiplications
 //!   and one division, each rounded as IEEE 754 says, in a fixed order (Rust does not fuse them),
@@ -137,7 +138,8 @@ mod tests {
         for (x, want) in [(0.0, 0.0), (5e-324, 0.0), (38.0, 1.0), (708.0, 1.0), (1e300, 1.0), (f64::INFINITY, 1.0)] {
             assert_eq!(saturation(x), want, "x = {x}");
         }
-        assert_eq!(saturation(1e-10), 1.0 - (-1e-10f64).exp());
+        // Near 0 the curve is x to within the rounding of 1 − e^(−x) (a unit of 1 is 2.2e-16).
+        assert!((saturation(1e-10) - 1e-10).abs() < 1e-15, "{}", saturation(1e-10));
         assert!(saturation(f64::NAN).is_nan());
         // Below zero, as far as the clamp: e^708 is finite.
         assert!(ulps(1.0 - saturation(-700.0), 700.0f64.exp()) <= 1);
