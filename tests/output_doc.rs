@@ -8,6 +8,7 @@ fn doc_type(data_type: &DataType, nullable: bool) -> String {
         DataType::UInt64 => "uint64".to_string(),
         DataType::UInt32 => "uint32".to_string(),
         DataType::Float64 => "float64".to_string(),
+        DataType::Float32 => "float32".to_string(),
         DataType::Boolean => "bool".to_string(),
         DataType::Dictionary(k, v) if **k == DataType::UInt8 && **v == DataType::Utf8 => {
             "dictionary<uint8, utf8>".to_string()

@@ -109,18 +109,19 @@ pub struct MetricsRow {
     pub max_generation: u32,
 }
 
-/// One bond at a snapshot tick: an edge of the social graph.
+/// One bond at a snapshot tick: an edge of the social graph. Its levels are in the single
+/// precision the engine keeps them in (`BondState`), and written so.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NetworkRow {
     pub tick: i64,
     pub agent_a: u64,
     pub agent_b: u64,
     pub kind: BondKind,
-    pub strength: f64,
-    pub value: f64,
-    pub synchrony: f64,
+    pub strength: f32,
+    pub value: f32,
+    pub synchrony: f32,
     /// Contact this tick (hours).
-    pub contact_hours: f64,
+    pub contact_hours: f32,
     pub formed_tick: i64,
     pub bond_age_ticks: i64,
 }

@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use arrow_array::types::{UInt8Type, UInt16Type};
 use arrow_array::{
-    ArrayRef, BooleanArray, DictionaryArray, Float64Array, Int64Array, RecordBatch, StringArray, UInt8Array,
-    UInt32Array, UInt64Array,
+    ArrayRef, BooleanArray, DictionaryArray, Float32Array, Float64Array, Int64Array, RecordBatch, StringArray,
+    UInt8Array, UInt32Array, UInt64Array,
 };
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use bondsim_engine::output::{
@@ -15,7 +15,7 @@ use bondsim_engine::output::{
 use bondsim_model::{BondKind, Category, InterventionKind, Sex};
 
 /// Version of the dataset's schema; bumped on any change of a table's columns.
-pub const SCHEMA_VERSION: &str = "1";
+pub const SCHEMA_VERSION: &str = "2";
 
 /// The tables of a run, in the order they are written.
 pub const TABLES: [&str; 7] = ["agents", "bond_events", "births", "deaths", "metrics", "interventions", "network"];
@@ -39,6 +39,10 @@ fn i64c(name: &str) -> Field {
 }
 fn f64c(name: &str) -> Field {
     field(name, DataType::Float64, false)
+}
+
+fn f32c(name: &str) -> Field {
+    field(name, DataType::Float32, false)
 }
 
 pub fn agents_schema() -> SchemaRef {
@@ -168,10 +172,10 @@ pub fn network_schema() -> SchemaRef {
         u64c("agent_a"),
         u64c("agent_b"),
         field("kind", dict(), false),
-        f64c("strength"),
-        f64c("value"),
-        f64c("synchrony"),
-        f64c("contact_hours"),
+        f32c("strength"),
+        f32c("value"),
+        f32c("synchrony"),
+        f32c("contact_hours"),
         i64c("formed_tick"),
         i64c("bond_age_ticks"),
     ]))
@@ -211,6 +215,9 @@ fn cat_key(c: Category) -> Option<u8> {
 
 fn f64s<T>(rows: &[T], f: impl Fn(&T) -> f64) -> ArrayRef {
     Arc::new(Float64Array::from_iter_values(rows.iter().map(f)))
+}
+fn f32s<T>(rows: &[T], f: impl Fn(&T) -> f32) -> ArrayRef {
+    Arc::new(Float32Array::from_iter_values(rows.iter().map(f)))
 }
 fn u64s<T>(rows: &[T], f: impl Fn(&T) -> u64) -> ArrayRef {
     Arc::new(UInt64Array::from_iter_values(rows.iter().map(f)))
@@ -385,10 +392,10 @@ pub fn network_batch(rows: &[NetworkRow]) -> RecordBatch {
             u64s(rows, |r| r.agent_a),
             u64s(rows, |r| r.agent_b),
             dictionary(rows, &kinds, |r| Some(r.kind as u8)),
-            f64s(rows, |r| r.strength),
-            f64s(rows, |r| r.value),
-            f64s(rows, |r| r.synchrony),
-            f64s(rows, |r| r.contact_hours),
+            f32s(rows, |r| r.strength),
+            f32s(rows, |r| r.value),
+            f32s(rows, |r| r.synchrony),
+            f32s(rows, |r| r.contact_hours),
             i64s(rows, |r| r.formed_tick),
             i64s(rows, |r| r.bond_age_ticks),
         ],

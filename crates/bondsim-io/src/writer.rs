@@ -264,7 +264,7 @@ impl DatasetWriter {
 #[cfg(test)]
 mod tests {
     use arrow_array::cast::AsArray;
-    use arrow_array::types::{Float64Type, UInt64Type};
+    use arrow_array::types::{Float32Type, UInt64Type};
     use bondsim_engine::output::NetworkRow;
     use bondsim_model::BondKind;
     use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
@@ -273,7 +273,7 @@ mod tests {
 
     /// Writes `rows` as a run's network table, handed over in slices as a snapshot drains, and
     /// returns the file's row-group sizes and its `agent_a` and `strength` columns.
-    fn write_network(rows: &[NetworkRow]) -> (Vec<usize>, Vec<u64>, Vec<f64>) {
+    fn write_network(rows: &[NetworkRow]) -> (Vec<usize>, Vec<u64>, Vec<f32>) {
         let dir = tempfile::tempdir().expect("temp dir");
         let meta = RunMeta {
             run_id: "t".into(),
@@ -298,14 +298,14 @@ mod tests {
             let batch = batch.expect("batch");
             ids.extend(batch.column_by_name("agent_a").expect("agent_a").as_primitive::<UInt64Type>().values());
             strengths
-                .extend(batch.column_by_name("strength").expect("strength").as_primitive::<Float64Type>().values());
+                .extend(batch.column_by_name("strength").expect("strength").as_primitive::<Float32Type>().values());
         }
         (groups, ids, strengths)
     }
 
     /// Row `i`; with a non-zero `noise`, most columns carry bits that do not compress.
     fn row(i: u64, noise: u64) -> NetworkRow {
-        let level = |salt: u64| (noise.rotate_left(salt as u32) % 1_000_003) as f64 / 1_000_003.0;
+        let level = |salt: u64| (noise.rotate_left(salt as u32) % 1_000_003) as f32 / 1_000_003.0;
         NetworkRow {
             tick: 1,
             agent_a: i ^ noise,

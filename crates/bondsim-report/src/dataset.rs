@@ -7,7 +7,7 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use arrow_array::cast::AsArray;
-use arrow_array::types::{Float64Type, Int64Type, UInt8Type, UInt16Type, UInt32Type, UInt64Type};
+use arrow_array::types::{Float32Type, Float64Type, Int64Type, UInt8Type, UInt16Type, UInt32Type, UInt64Type};
 use arrow_array::{Array, ArrayRef};
 use arrow_schema::DataType;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
@@ -78,6 +78,10 @@ fn to_numbers(array: &ArrayRef) -> Option<Vec<f64>> {
         DataType::Float64 => {
             let a = array.as_primitive::<Float64Type>();
             get(&|i| a.is_valid(i), &|i| a.value(i))
+        }
+        DataType::Float32 => {
+            let a = array.as_primitive::<Float32Type>();
+            get(&|i| a.is_valid(i), &|i| f64::from(a.value(i)))
         }
         DataType::Int64 => {
             let a = array.as_primitive::<Int64Type>();
