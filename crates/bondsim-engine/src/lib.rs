@@ -7,6 +7,7 @@
 //! plain rows ([`output`]) to whoever records them; it does no I/O.
 
 mod adjacency;
+pub mod ages;
 pub mod components;
 pub mod graph;
 pub mod invariants;

@@ -144,6 +144,7 @@ impl Simulation {
         world.insert_resource(SnapshotDue::default());
         world.insert_resource(systems::AgentView::default());
         world.insert_resource(systems::SocialField::default());
+        world.insert_resource(crate::ages::AgeCurves::new(world.resource::<Clock>(), &params));
         world.insert_resource(ModelParams(params));
         let ticks_of = |years: f64| (years / dt_years).round() as i64;
         world.insert_resource(InterventionPlan(

@@ -96,6 +96,7 @@ impl Simulation {
         world.insert_resource(crate::sim::SnapshotDue::default());
         world.insert_resource(systems::AgentView::default());
         world.insert_resource(systems::SocialField::default());
+        world.insert_resource(crate::ages::AgeCurves::new(&state.clock, &state.params));
         world.insert_resource(ModelParams(state.params));
         world.insert_resource(InterventionPlan(state.interventions));
 

@@ -13,6 +13,7 @@ use rand::RngExt;
 use rand_distr::{Distribution, Normal, StandardNormal};
 use rayon::prelude::*;
 
+use crate::ages::AgeCurves;
 use crate::components::{Attachment, Care, Exposure, History, ParentId, Person, Physiology, Wellbeing};
 use crate::graph::{Bond, Link, SocialGraph};
 use crate::output::{
@@ -1158,6 +1159,7 @@ fn parents_separated(
 pub fn update_stress_and_health(
     clock: Res<Clock>,
     params: Res<ModelParams>,
+    curves: Res<AgeCurves>,
     field: Res<SocialField>,
     mut agents: Query<(&Person, &mut Physiology, &Attachment, &mut Wellbeing)>,
 ) {
@@ -1167,7 +1169,7 @@ pub fn update_stress_and_health(
     let oxytocin_relax = per_tick(p.neuro.oxytocin_relax_per_year, clock.dt_years);
     for (people, mut physiology, attachments, mut wellbeing) in agents.contiguous_iter_mut().expect(DENSE) {
         let rows = (people, physiology.bypass_change_detection(), attachments, wellbeing.bypass_change_detection());
-        rows.into_par_iter().for_each(|row| update_stress(row, &field, p, &clock, oxytocin_relax));
+        rows.into_par_iter().for_each(|row| update_stress(row, &field, &curves, p, &clock, oxytocin_relax));
     }
 }
 
@@ -1175,6 +1177,7 @@ pub fn update_stress_and_health(
 fn update_stress(
     (person, physiology, attachment, wellbeing): (&Person, &mut Physiology, &Attachment, &mut Wellbeing),
     field: &SocialField,
+    curves: &AgeCurves,
     p: &bondsim_model::Params,
     clock: &Clock,
     oxytocin_relax: f64,
@@ -1191,7 +1194,8 @@ fn update_stress(
     let target = rules::cortisol_target(wellbeing.loneliness, n.oxytocin, p.neuro.oxytocin_baseline, &p.stress);
     n.cortisol = rules::update_cortisol(n.cortisol, target, n.gr_sensitivity, clock.dt_years, &p.stress);
     n.allostatic_load = rules::update_allostatic_load(n.allostatic_load, n.cortisol, clock.dt_years, &p.stress);
-    wellbeing.health = rules::health(n.allostatic_load, clock.age_years(person.birth_tick));
+    let age_factor = curves.at(clock.tick - person.birth_tick, p).health_factor;
+    wellbeing.health = rules::health_at(n.allostatic_load, age_factor);
 }
 
 /// What `caregiving_and_development` reads and changes of each agent (its `Exposure`, a sparse
@@ -1215,6 +1219,7 @@ type DevelopingRow<'a> =
 pub fn caregiving_and_development(
     clock: Res<Clock>,
     params: Res<ModelParams>,
+    curves: Res<AgeCurves>,
     field: Res<SocialField>,
     mut agents: Query<DevelopingAgent>,
     exposures: Query<&Exposure>,
@@ -1238,7 +1243,7 @@ pub fn caregiving_and_development(
         );
         rows.into_par_iter().for_each(|row| {
             let exposure = exposures.and_then(|exposures| exposures.get(*row.0).ok());
-            develop(row, exposure, &field, p, &clock, &fractions);
+            develop(row, exposure, &field, &curves, p, &clock, &fractions);
         });
     }
 }
@@ -1266,6 +1271,7 @@ fn develop(
     (_, person, physiology, attachment, care, history): DevelopingRow<'_>,
     exposure: Option<&Exposure>,
     field: &SocialField,
+    curves: &AgeCurves,
     p: &bondsim_model::Params,
     clock: &Clock,
     fractions: &DevelopmentFractions,
@@ -1274,7 +1280,8 @@ fn develop(
     let n = &mut physiology.0;
     let wm = &mut attachment.0;
     let age = clock.age_years(person.birth_tick);
-    let plasticity = rules::plasticity(age, &p.development);
+    let by_age = curves.at(clock.tick - person.birth_tick, p);
+    let plasticity = by_age.plasticity;
     let support = exposure.filter(|x| clock.tick < x.supported_until).map_or(0.0, |x| x.sensitivity_boost);
     care.sensitivity = rules::unit(
         rules::caregiving_sensitivity(wm, n.cortisol, n.oxytocin, f64::from(social.partner_strength), &p.caregiving)
@@ -1292,14 +1299,12 @@ fn develop(
     if age < p.life.adult_years {
         let received = caregiving_received(social, p.caregiving.orphan_care);
         let target = rules::development_target(&received, person.temperament, care.experience, &p.development);
-        rules::develop(wm, target, plasticity, clock.dt_years, &p.development);
-        rules::program_receptors(
+        rules::develop_by(wm, target, plasticity, by_age.development_step);
+        rules::program_receptors_by(
             &mut n.receptor_density,
             &mut n.gr_sensitivity,
             received.quality,
-            plasticity,
-            clock.dt_years,
-            &p.development,
+            by_age.development_step,
         );
         if age < 5.0 {
             let weight = (clock.dt_years / age.max(clock.dt_years)).min(1.0);
@@ -1307,7 +1312,7 @@ fn develop(
         }
     } else {
         let target = rules::adult_target(wm, care.experience);
-        rules::develop(wm, target, plasticity, clock.dt_years, &p.development);
+        rules::develop_by(wm, target, plasticity, by_age.development_step);
         rules::resolve(wm, fractions.resolution);
         rules::repair(wm, f64::from(social.secure_bond), plasticity, clock.dt_years, &p.development);
     }
@@ -1353,14 +1358,20 @@ pub fn apply_deaths(world: &mut World) {
     // Every agent's draw, over the ECS's columns as slices (reading each agent's components by
     // its entity would be a random read per agent); the deaths are then put in roster (id) order.
     let mut levels = world.query::<(Entity, &Person, &Physiology)>();
+    let curves = world.resource::<AgeCurves>();
     let mut dying: Vec<(Member, f64)> = Vec::new();
     for rows in levels.query(world).contiguous_iter().expect(DENSE) {
         dying.par_extend(rows.into_par_iter().filter_map(|(&entity, person, physiology)| {
             let load = physiology.0.allostatic_load;
-            let hazard = rules::mortality_hazard_per_year(clock.age_years(person.birth_tick), load, &params.life);
-            let mut rng = stream(clock.seed, Purpose::Mortality, person.id, clock.tick as u64);
-            let member = Member::of(entity, person);
-            (rng.random::<f64>() < per_tick(hazard, clock.dt_years)).then_some((member, hazard))
+            let by_age = curves.at(clock.tick - person.birth_tick, &params);
+            let draw = stream(clock.seed, Purpose::Mortality, person.id, clock.tick as u64).random::<f64>();
+            // A draw at or above the bound lives whatever the load (in [0, 1]): the hazard's two
+            // `exp` are computed only for the few draws below it. The same deaths, to the bit.
+            if draw >= by_age.death_bound && (0.0..=1.0).contains(&load) {
+                return None;
+            }
+            let hazard = rules::mortality_hazard_at(by_age.gompertz, load, &params.life);
+            (draw < per_tick(hazard, clock.dt_years)).then(|| (Member::of(entity, person), hazard))
         }));
     }
     dying.sort_unstable_by_key(|(m, _)| m.id);

@@ -223,13 +223,46 @@ pub fn update_allostatic_load(load: f64, cortisol: f64, dt_years: f64, p: &Stres
 /// A descriptive health index in [0, 1]: lowered by allostatic load and by age past 40.
 #[inline]
 pub fn health(allostatic_load: f64, age_years: f64) -> f64 {
-    unit((1.0 - 0.6 * allostatic_load) * (-(age_years - 40.0).max(0.0) / 60.0).exp())
+    health_at(allostatic_load, health_age_factor(age_years))
+}
+
+/// The age part of [`health`], in (0, 1]: 1 up to 40 years, then falling.
+#[inline]
+pub fn health_age_factor(age_years: f64) -> f64 {
+    (-(age_years - 40.0).max(0.0) / 60.0).exp()
+}
+
+/// [`health`] with its age part given ([`health_age_factor`]; the engine tabulates it by age).
+#[inline]
+pub fn health_at(allostatic_load: f64, age_factor: f64) -> f64 {
+    unit((1.0 - 0.6 * allostatic_load) * age_factor)
 }
 
 /// Claim 7: yearly death hazard, a Gompertz age baseline raised by allostatic load.
 #[inline]
 pub fn mortality_hazard_per_year(age_years: f64, allostatic_load: f64, p: &LifeParams) -> f64 {
-    p.gompertz_a_per_year * (p.gompertz_b * age_years).exp() * (p.load_mortality * allostatic_load).exp()
+    mortality_hazard_at(gompertz_baseline(age_years, p), allostatic_load, p)
+}
+
+/// The age part of [`mortality_hazard_per_year`]: the Gompertz baseline (per year).
+#[inline]
+pub fn gompertz_baseline(age_years: f64, p: &LifeParams) -> f64 {
+    p.gompertz_a_per_year * (p.gompertz_b * age_years).exp()
+}
+
+/// [`mortality_hazard_per_year`] with its age part given ([`gompertz_baseline`]).
+#[inline]
+pub fn mortality_hazard_at(baseline: f64, allostatic_load: f64, p: &LifeParams) -> f64 {
+    baseline * (p.load_mortality * allostatic_load).exp()
+}
+
+/// A number the chance of death in a tick, `per_tick(mortality_hazard_at(baseline, load))`,
+/// stays below for every allostatic load in [0, 1]: so that a uniform draw at or above it
+/// decides, without the two `exp`, that the agent lives (most agents, most ticks). Twice the
+/// largest hazard times the tick: 1 − e^(−x) ≤ x, and the factor 2 covers the roundings.
+#[inline]
+pub fn death_chance_bound(baseline: f64, dt_years: f64, p: &LifeParams) -> f64 {
+    2.0 * baseline * p.load_mortality.max(0.0).exp() * dt_years
 }
 
 /// Yearly births to a partnered woman at `age_years`: a plateau over the fertile years with
@@ -368,7 +401,19 @@ pub fn life_event(experience: &mut [f64; 2], to_anxiety: f64, p: &DevelopmentPar
 /// afterwards it is kept apart.
 #[inline]
 pub fn develop(wm: &mut WorkingModel, target: [f64; 3], plasticity: f64, dt_years: f64, p: &DevelopmentParams) {
-    let step = per_tick(p.development_per_year * plasticity, dt_years);
+    develop_by(wm, target, plasticity, development_step(plasticity, dt_years, p));
+}
+
+/// The fraction of the way to its target that development (and receptor programming) goes in
+/// a tick, at `plasticity`: a function of age alone, which the engine tabulates by age.
+#[inline]
+pub fn development_step(plasticity: f64, dt_years: f64, p: &DevelopmentParams) -> f64 {
+    per_tick(p.development_per_year * plasticity, dt_years)
+}
+
+/// [`develop`] with its step given ([`development_step`]).
+#[inline]
+pub fn develop_by(wm: &mut WorkingModel, target: [f64; 3], plasticity: f64, step: f64) {
     wm.anxiety = unit(relax(wm.anxiety, target[0], step));
     wm.avoidance = unit(relax(wm.avoidance, target[1], step));
     wm.disorganisation = unit(relax(wm.disorganisation, target[2], step));
@@ -390,7 +435,12 @@ pub fn program_receptors(
     dt_years: f64,
     p: &DevelopmentParams,
 ) {
-    let step = per_tick(p.development_per_year * plasticity, dt_years);
+    program_receptors_by(receptor_density, gr_sensitivity, care_quality, development_step(plasticity, dt_years, p));
+}
+
+/// [`program_receptors`] with its step given ([`development_step`]).
+#[inline]
+pub fn program_receptors_by(receptor_density: &mut f64, gr_sensitivity: &mut f64, care_quality: f64, step: f64) {
     let target = 0.3 + 0.7 * care_quality;
     *receptor_density = unit(relax(*receptor_density, target, step));
     *gr_sensitivity = unit(relax(*gr_sensitivity, target, step)).max(0.05);
