@@ -159,11 +159,14 @@ pub struct AgentView {
 }
 
 /// What each agent's bonds add up to this tick, indexed by graph node: summed in double
-/// precision (`FieldSums`), stored in single (60 bytes a row; the gather writes one per agent
+/// precision (`FieldSums`), stored in single (64 bytes a row; the gather writes one per agent
 /// per tick, and the phases after it read them).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct FieldSlot {
     pub bonds: u32,
+    /// Bonds formed this tick (by the encounters: the only bonds formed before the gather),
+    /// which `caregiving_and_development` adds to the agent's `History`.
+    pub new_bonds: u32,
     /// Parent–child, romantic and close-friend bonds: the support clique.
     pub close_bonds: u32,
     /// The partner's node (the id is the graph's: `SocialGraph::id`).
@@ -183,12 +186,13 @@ pub struct FieldSlot {
     pub care_fear: f32,
 }
 
-const _: () = assert!(size_of::<FieldSlot>() == 60);
+const _: () = assert!(size_of::<FieldSlot>() == 64);
 
 /// A `FieldSlot` while an agent's bonds are summed into it.
 #[derive(Debug, Default)]
 struct FieldSums {
     bonds: u32,
+    new_bonds: u32,
     close_bonds: u32,
     partner: Option<NodeIndex>,
     longest_bond_ticks: i64,
@@ -208,6 +212,7 @@ impl FieldSums {
     fn into_slot(self) -> FieldSlot {
         FieldSlot {
             bonds: self.bonds,
+            new_bonds: self.new_bonds,
             close_bonds: self.close_bonds,
             partner: self.partner,
             // A bond's age is bounded by the run's ticks, which fit an `i32` (see `AgentSlot`).
@@ -639,7 +644,6 @@ pub fn meet_new_people(
     mut graph: ResMut<SocialGraph>,
     mut tally: ResMut<TickTally>,
     mut recorder: ResMut<Recorder>,
-    mut histories: Query<&mut History>,
 ) {
     let p = &params.0.contact;
     let (members, slots) = (&roster.members, &view.slots);
@@ -670,12 +674,9 @@ pub fn meet_new_people(
         if graph.degree(a) >= max_bonds || graph.degree(b) >= max_bonds {
             continue;
         }
+        // Each partner's `History::bonds_formed` counts the bond in `caregiving_and_development`
+        // (from the gather's `new_bonds`), in parallel, not here by entity.
         graph.add_bond([a, b], BondState::new(BondKind::Acquaintance, strength, clock.tick as u32));
-        for node in [a, b] {
-            if let Ok(mut history) = histories.get_mut(graph.entity(node)) {
-                history.bonds_formed += 1;
-            }
-        }
         tally.bonds_formed += 1;
         recorder.0.bond_events.push(BondEventRow {
             tick: clock.tick,
@@ -846,6 +847,7 @@ pub fn learn_from_contact(
             // the smaller id).
             let (other, a) = words[edge.index()].other_and_a(me);
             sums.bonds += 1;
+            sums.new_bonds += u32::from(age_ticks == 0);
             sums.felt_closeness += strength * state.kind.closeness_weight();
             sums.synchronous_hours_per_week += sync_hours;
             sums.reward_sum += f64::from(bond.reward);
@@ -1327,6 +1329,7 @@ fn develop(
         && history.category_age1.is_some_and(|c| c != Category::Secure)
         && wm.category() == Category::Secure;
     history.longest_bond_ticks = history.longest_bond_ticks.max(social.longest_bond_ticks);
+    history.bonds_formed += social.new_bonds;
 }
 
 fn caregiving_received(social: &FieldSlot, orphan_care: f64) -> CaregivingReceived {
