@@ -227,16 +227,16 @@ impl SocialGraph {
         }
     }
 
-    /// A neighbour of `node` drawn with probability proportional to the strength of its bond
-    /// (`u` uniform in [0, 1)): people are introduced through their closer bonds.
-    pub fn neighbour_by_strength(&self, node: NodeIndex, u: f64) -> Option<NodeIndex> {
+    /// A bond of `node` drawn with probability proportional to its strength (`u` uniform in
+    /// [0, 1)): people are introduced through their closer bonds. The neighbour is its other end
+    /// ([`Self::other_end`], a read the caller can make together with others).
+    pub fn bond_by_strength(&self, node: NodeIndex, u: f64) -> Option<EdgeIndex> {
         let bonds =
             self.bonds_of(node).iter().filter_map(|&e| self.bonds[e.index()].map(|b| (f64::from(b.state.strength), e)));
         // The bonds are read once (they sit at random places) into a copy on the stack, and the
-        // draw walks the copy twice; more bonds than it holds are walked in place. Only the
-        // drawn bond's ends are read (another random read).
+        // draw walks the copy twice; more bonds than it holds are walked in place.
         let mut copy = [(0.0, EdgeIndex::end()); 48];
-        let drawn = if self.degree(node) <= copy.len() {
+        if self.degree(node) <= copy.len() {
             let mut n = 0;
             for (slot, bond) in copy.iter_mut().zip(bonds) {
                 *slot = bond;
@@ -245,8 +245,7 @@ impl SocialGraph {
             draw_by_weight(copy[..n].iter().copied(), u)
         } else {
             draw_by_weight(bonds, u)
-        };
-        drawn.map(|edge| self.other_end(edge, node))
+        }
     }
 
     pub fn bond_count(&self) -> usize {

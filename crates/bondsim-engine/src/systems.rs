@@ -529,6 +529,9 @@ struct Encounter<'a> {
     member: &'a Member,
     rng: rand_pcg::Pcg64Mcg,
     through_friend: bool,
+    /// On a walk through a friend, the bond drawn at the node reached (the walk's next step is
+    /// its other end).
+    bond: Option<EdgeIndex>,
     /// Where the encounter has got to: on a walk through a friend the agent itself, then the
     /// friend, then the one met; at random, the one met. `None` once the encounter is dropped.
     node: Option<NodeIndex>,
@@ -584,18 +587,26 @@ impl<'a> EncounterDraw<'a> {
             } else {
                 self.members[rng.random_range(0..self.members.len())].node
             };
-            batch.push(Encounter { member, rng, through_friend, node: Some(node) });
+            batch.push(Encounter { member, rng, through_friend, bond: None, node: Some(node) });
         }
-        for e in batch.iter_mut().filter(|e| e.through_friend) {
-            e.node = e.node.and_then(|node| graph.neighbour_by_strength(node, e.rng.random::<f64>()));
+        // Each step of a walk draws a bond, then reads its other end: the other ends of the
+        // batch's bonds are read in a loop of their own, where those reads overlap.
+        let step = |batch: &mut Vec<Encounter<'a>>| {
+            for e in batch.iter_mut().filter(|e| e.through_friend) {
+                e.bond = e.node.and_then(|node| graph.bond_by_strength(node, e.rng.random::<f64>()));
+            }
+            for e in batch.iter_mut().filter(|e| e.through_friend) {
+                e.node = e.node.zip(e.bond).map(|(node, bond)| graph.other_end(bond, node));
+            }
+        };
+        step(batch);
+        for e in batch.iter().filter(|e| e.through_friend) {
             e.node.inspect(|&friend| graph.prefetch_list(friend));
         }
         for e in batch.iter().filter(|e| e.through_friend) {
             e.node.inspect(|&friend| prefetch_bonds_of(graph, friend, &graph.bonds));
         }
-        for e in batch.iter_mut().filter(|e| e.through_friend) {
-            e.node = e.node.and_then(|friend| graph.neighbour_by_strength(friend, e.rng.random::<f64>()));
-        }
+        step(batch);
         for e in batch.iter() {
             if let Some(other) = e.node {
                 prefetch(&self.slots[other.index()]);
