@@ -65,6 +65,13 @@ impl Adjacency {
         }
     }
 
+    /// Asks the processor for the entries of `node`'s list (its run must be known: a read).
+    pub(crate) fn prefetch_entries(&self, node: NodeIndex) {
+        for entry in self.get(node).iter().step_by(16) {
+            crate::prefetch::prefetch(entry);
+        }
+    }
+
     pub(crate) fn get(&self, node: NodeIndex) -> &[EdgeIndex] {
         self.runs.get(node.index()).map_or(&[], |r| &self.entries[r.start as usize..(r.start + r.len) as usize])
     }

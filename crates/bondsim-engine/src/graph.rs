@@ -220,6 +220,11 @@ impl SocialGraph {
         self.adjacency.prefetch(node);
     }
 
+    /// Asks the processor for the list of `node`'s bonds itself (reading where it is kept).
+    pub(crate) fn prefetch_list_entries(&self, node: NodeIndex) {
+        self.adjacency.prefetch_entries(node);
+    }
+
     /// Asks for the node's entry (its id and entity), which [`SocialGraph::id`] will read.
     pub(crate) fn prefetch_node(&self, node: NodeIndex) {
         if let Some(agent) = self.graph.node_weight(node) {

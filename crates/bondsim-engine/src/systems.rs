@@ -681,7 +681,19 @@ pub fn meet_new_people(
     proposals.sort_unstable();
     proposals.dedup_by_key(|(a, b, _, _)| (*a, *b));
     let strength = params.0.bonds.initial_strength;
-    for (id_a, id_b, a, b) in proposals {
+    for (i, &(id_a, id_b, a, b)) in proposals.iter().enumerate() {
+        // The pairs ahead: their nodes and where their lists are kept, then, nearer, the lists.
+        if let Some(&(_, _, a, b)) = proposals.get(i + 8) {
+            for node in [a, b] {
+                graph.prefetch_node(node);
+                graph.prefetch_list(node);
+            }
+        }
+        if let Some(&(_, _, a, b)) = proposals.get(i + 4) {
+            for node in [a, b] {
+                graph.prefetch_list_entries(node);
+            }
+        }
         if graph.degree(a) >= max_bonds || graph.degree(b) >= max_bonds {
             continue;
         }
