@@ -95,6 +95,11 @@ impl SocialGraph {
         Ends(&self.graph).of(edge.index())
     }
 
+    /// The nodes at the ends of the bond in edge slot `slot`, if it holds one.
+    pub fn ends_of(&self, slot: usize) -> Option<(NodeIndex, NodeIndex)> {
+        Ends(&self.graph).get(slot)
+    }
+
     /// The other end of the bond in `edge`, seen from `node`.
     pub fn other_end(&self, edge: EdgeIndex, node: NodeIndex) -> NodeIndex {
         other_of(self.ends(edge), node)

@@ -1000,7 +1000,20 @@ pub fn break_and_partner(
             first
         });
     let mut partnered_now = vec![false; slots.len()];
-    for (slot, fate) in fates {
+    for (i, &(slot, fate)) in fates.iter().enumerate() {
+        // The bonds ahead: their partners' nodes (the heads of petgraph's lists, which removing
+        // a bond walks) and bond lists.
+        if let Some((a, b)) = fates.get(i + 8).and_then(|&(slot, _)| graph.ends_of(slot)) {
+            for node in [a, b] {
+                graph.prefetch_node(node);
+                graph.prefetch_list(node);
+            }
+        }
+        if let Some((a, b)) = fates.get(i + 4).and_then(|&(slot, _)| graph.ends_of(slot)) {
+            for node in [a, b] {
+                graph.prefetch_list_entries(node);
+            }
+        }
         let Some(bond) = graph.bonds[slot] else { continue };
         let edge = EdgeIndex::new(slot);
         let (a, b) = graph.ends(edge);
