@@ -600,8 +600,13 @@ impl<'a> EncounterDraw<'a> {
             }
         };
         step(batch);
+        // The friends' bonds asked for in three loops, each reading what the one before asked
+        // for: where each list is kept, the list, then the bonds it names.
         for e in batch.iter().filter(|e| e.through_friend) {
             e.node.inspect(|&friend| graph.prefetch_list(friend));
+        }
+        for e in batch.iter().filter(|e| e.through_friend) {
+            e.node.inspect(|&friend| graph.prefetch_list_entries(friend));
         }
         for e in batch.iter().filter(|e| e.through_friend) {
             e.node.inspect(|&friend| prefetch_bonds_of(graph, friend, &graph.bonds));
