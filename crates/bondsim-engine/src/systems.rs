@@ -1421,7 +1421,13 @@ pub fn apply_deaths(world: &mut World) {
     dying.sort_unstable_by_key(|(m, _)| m.id);
     let mut survivors = members;
     if !dying.is_empty() {
-        survivors.retain(|m| dying.binary_search_by_key(&m.id, |(d, _)| d.id).is_err());
+        // Both lists in id order: one walk through the dying while the roster is kept (a
+        // search of the dying for every agent was 0.6 % of a run, on one thread).
+        let mut dying_ids = dying.iter().map(|(d, _)| d.id).peekable();
+        survivors.retain(|m| {
+            while dying_ids.next_if(|&id| id < m.id).is_some() {}
+            dying_ids.next_if_eq(&m.id).is_none()
+        });
     }
     world.resource_mut::<Roster>().members = survivors;
     for (member, hazard) in dying {
