@@ -1211,34 +1211,62 @@ pub fn update_stress_and_health(
     // The same for every agent: computed once per tick, not per agent.
     let oxytocin_relax = per_tick(p.neuro.oxytocin_relax_per_year, clock.dt_years);
     for (people, mut physiology, attachments, mut wellbeing) in agents.contiguous_iter_mut().expect(DENSE) {
-        let rows = (people, physiology.bypass_change_detection(), attachments, wellbeing.bypass_change_detection());
-        rows.into_par_iter().for_each(|row| update_stress(row, &field, &curves, p, &clock, oxytocin_relax));
+        let (physiology, wellbeing) = (physiology.bypass_change_detection(), wellbeing.bypass_change_detection());
+        people
+            .par_chunks(STRESS_BLOCK)
+            .zip(physiology.par_chunks_mut(STRESS_BLOCK))
+            .zip(attachments.par_chunks(STRESS_BLOCK))
+            .zip(wellbeing.par_chunks_mut(STRESS_BLOCK))
+            .for_each(|(((people, physiology), attachments), wellbeing)| {
+                let rows = (people, physiology, attachments, wellbeing);
+                update_stress(rows, &field, &curves, p, &clock, oxytocin_relax);
+            });
     }
 }
 
-/// One agent's part of [`update_stress_and_health`].
+/// Agents per block of [`update_stress`].
+const STRESS_BLOCK: usize = 64;
+
+/// A block of agents' part of [`update_stress_and_health`], in three stages so that the two
+/// saturating curves (oxytocin's drive, cortisol's step) are computed for the block at once, in
+/// the processor's vectors: the same bits as one agent at a time.
 fn update_stress(
-    (person, physiology, attachment, wellbeing): (&Person, &mut Physiology, &Attachment, &mut Wellbeing),
+    (people, physiology, attachments, wellbeing): (&[Person], &mut [Physiology], &[Attachment], &mut [Wellbeing]),
     field: &SocialField,
     curves: &AgeCurves,
     p: &bondsim_model::Params,
     clock: &Clock,
     oxytocin_relax: f64,
 ) {
-    let social = &field.slots[person.node.index()];
-    let n = &mut physiology.0;
-    let wm = &attachment.0;
-    let ot_target = rules::oxytocin_target(f64::from(social.synchronous_hours_per_week), n.receptor_density, &p.neuro);
-    n.oxytocin = rules::relax(n.oxytocin, ot_target, oxytocin_relax);
-    let mean_reward = if social.bonds > 0 { f64::from(social.reward_sum) / f64::from(social.bonds) } else { 0.0 };
-    n.dopamine = rules::dopamine_level(mean_reward, &p.neuro);
-    let desired = rules::desired_closeness(wm.anxiety, wm.avoidance, &p.stress);
-    wellbeing.loneliness = rules::loneliness(f64::from(social.felt_closeness), desired);
-    let target = rules::cortisol_target(wellbeing.loneliness, n.oxytocin, p.neuro.oxytocin_baseline, &p.stress);
-    n.cortisol = rules::update_cortisol(n.cortisol, target, n.gr_sensitivity, clock.dt_years, &p.stress);
-    n.allostatic_load = rules::update_allostatic_load(n.allostatic_load, n.cortisol, clock.dt_years, &p.stress);
-    let age_factor = curves.at(clock.tick - person.birth_tick, p).health_factor;
-    wellbeing.health = rules::health_at(n.allostatic_load, age_factor);
+    let n = people.len();
+    let social = |i: usize| &field.slots[people[i].node.index()];
+    let mut drive = [0.0f64; STRESS_BLOCK];
+    for (i, drive) in drive[..n].iter_mut().enumerate() {
+        *drive = f64::from(social(i).synchronous_hours_per_week);
+    }
+    rules::oxytocin_drives(&mut drive[..n], &p.neuro);
+    let mut targets = [0.0f64; STRESS_BLOCK];
+    let mut steps = [0.0f64; STRESS_BLOCK];
+    for i in 0..n {
+        let (social, neuro, wm, wellbeing) = (social(i), &mut physiology[i].0, &attachments[i].0, &mut wellbeing[i]);
+        let ot_target = rules::oxytocin_target_of(drive[i], neuro.receptor_density, &p.neuro);
+        neuro.oxytocin = rules::relax(neuro.oxytocin, ot_target, oxytocin_relax);
+        let mean_reward = if social.bonds > 0 { f64::from(social.reward_sum) / f64::from(social.bonds) } else { 0.0 };
+        neuro.dopamine = rules::dopamine_level(mean_reward, &p.neuro);
+        let desired = rules::desired_closeness(wm.anxiety, wm.avoidance, &p.stress);
+        wellbeing.loneliness = rules::loneliness(f64::from(social.felt_closeness), desired);
+        targets[i] = rules::cortisol_target(wellbeing.loneliness, neuro.oxytocin, p.neuro.oxytocin_baseline, &p.stress);
+        steps[i] = neuro.gr_sensitivity;
+    }
+    rules::cortisol_steps(&mut steps[..n], clock.dt_years, &p.stress);
+    for i in 0..n {
+        let (person, neuro, wellbeing) = (&people[i], &mut physiology[i].0, &mut wellbeing[i]);
+        neuro.cortisol = rules::update_cortisol_by(neuro.cortisol, targets[i], steps[i]);
+        neuro.allostatic_load =
+            rules::update_allostatic_load(neuro.allostatic_load, neuro.cortisol, clock.dt_years, &p.stress);
+        let age_factor = curves.at(clock.tick - person.birth_tick, p).health_factor;
+        wellbeing.health = rules::health_at(neuro.allostatic_load, age_factor);
+    }
 }
 
 /// What `caregiving_and_development` reads and changes of each agent (its `Exposure`, a sparse

@@ -172,7 +172,19 @@ pub fn chosen_kind(strength: f64, p: &BondParams) -> BondKind {
 /// contact hours per week it had, scaled by its receptor density.
 #[inline]
 pub fn oxytocin_target(synchronous_hours_per_week: f64, receptor_density: f64, p: &NeuroParams) -> f64 {
-    let drive = saturation(synchronous_hours_per_week / p.oxytocin_contact_hours);
+    oxytocin_target_of(saturation(synchronous_hours_per_week / p.oxytocin_contact_hours), receptor_density, p)
+}
+
+/// The contact part of [`oxytocin_target`] for a block of agents, in place (synchronous hours
+/// per week in, drive in [0, 1) out): the same bits, many at a time in the processor's vectors.
+#[inline]
+pub fn oxytocin_drives(synchronous_hours_per_week: &mut [f64], p: &NeuroParams) {
+    saturations(synchronous_hours_per_week, p.oxytocin_contact_hours);
+}
+
+/// [`oxytocin_target`] with its contact part given ([`oxytocin_drives`]).
+#[inline]
+pub fn oxytocin_target_of(drive: f64, receptor_density: f64, p: &NeuroParams) -> f64 {
     unit(p.oxytocin_baseline + p.oxytocin_gain * receptor_density * drive)
 }
 
@@ -208,7 +220,24 @@ pub fn cortisol_target(loneliness: f64, oxytocin: f64, oxytocin_baseline: f64, p
 /// sensitivity (claim 8: programmed by early care).
 #[inline]
 pub fn update_cortisol(cortisol: f64, target: f64, gr_sensitivity: f64, dt_years: f64, p: &StressParams) -> f64 {
-    unit(relax(cortisol, target, per_tick(p.cortisol_recovery_per_year * gr_sensitivity, dt_years)))
+    update_cortisol_by(cortisol, target, per_tick(p.cortisol_recovery_per_year * gr_sensitivity, dt_years))
+}
+
+/// [`update_cortisol`] with its step given ([`cortisol_steps`]).
+#[inline]
+pub fn update_cortisol_by(cortisol: f64, target: f64, step: f64) -> f64 {
+    unit(relax(cortisol, target, step))
+}
+
+/// The steps of [`update_cortisol`] for a block of agents, in place (glucocorticoid-receptor
+/// sensitivity in, `per_tick(cortisol_recovery_per_year × GR, dt)` out): the fraction of the way
+/// to its target cortisol goes in a tick. The same bits, many at a time in vectors.
+#[inline]
+pub fn cortisol_steps(gr_sensitivity: &mut [f64], dt_years: f64, p: &StressParams) {
+    for x in gr_sensitivity.iter_mut() {
+        *x = p.cortisol_recovery_per_year * *x * dt_years;
+    }
+    saturations(gr_sensitivity, 1.0);
 }
 
 /// Claim 7: allostatic load accumulates while cortisol stays above a threshold and recovers slowly.
@@ -489,6 +518,28 @@ mod tests {
     use crate::params::Params;
 
     const WEEK: f64 = 7.0 / 365.25;
+
+    /// The block forms the stress phase computes in vectors give, to the bit, what the scalar
+    /// rules give agent by agent: oxytocin's target from its drive, and cortisol's update from
+    /// its step, over a spread of hours, receptor densities and GR sensitivities.
+    #[test]
+    fn the_stress_curves_of_a_block_are_the_rules_to_the_bit() {
+        let p = Params::default();
+        let hours: Vec<f64> = (0..200).map(|i| f64::from(i) * 0.37 + f64::from(i % 7) * 1e-3).collect();
+        let mut drives = hours.clone();
+        oxytocin_drives(&mut drives, &p.neuro);
+        let grs: Vec<f64> = (0..200).map(|i| 0.05 + f64::from(i) * 0.0047).collect();
+        let mut steps = grs.clone();
+        cortisol_steps(&mut steps, WEEK, &p.stress);
+        for i in 0..hours.len() {
+            let rd = grs[i];
+            let scalar = oxytocin_target(hours[i], rd, &p.neuro);
+            assert_eq!(oxytocin_target_of(drives[i], rd, &p.neuro).to_bits(), scalar.to_bits(), "{}", hours[i]);
+            let (c, target) = (0.2 + 0.001 * f64::from(i as u32), 0.6);
+            let scalar = update_cortisol(c, target, grs[i], WEEK, &p.stress);
+            assert_eq!(update_cortisol_by(c, target, steps[i]).to_bits(), scalar.to_bits(), "{}", grs[i]);
+        }
+    }
 
     #[test]
     fn plasticity_is_high_in_infancy_and_low_but_nonzero_for_life() {
