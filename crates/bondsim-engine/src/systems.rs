@@ -497,7 +497,8 @@ fn support_parents(world: &mut World, parents: [(Member, f64); 2], clock: Clock)
 }
 
 pub fn refresh_agent_view(
-    agents: Query<(&Person, &Physiology, &Attachment, &Care, Option<&Exposure>)>,
+    agents: Query<(&Person, &Physiology, &Attachment, &Care)>,
+    exposed: Query<(&Person, &Exposure)>,
     clock: Res<Clock>,
     params: Res<ModelParams>,
     graph: Res<SocialGraph>,
@@ -506,15 +507,17 @@ pub fn refresh_agent_view(
     let view = &mut *view;
     view.slots.clear();
     view.slots.resize(graph.node_bound(), AgentSlot::default());
-    for (person, physiology, attachment, care, exposure) in &agents {
-        let isolation = exposure.filter(|x| clock.tick < x.isolated_until).map_or(1.0, |x| x.contact_factor);
-        view.slots[person.node.index()] = AgentSlot::new(
-            &attachment.0,
-            &physiology.0,
-            care.sensitivity,
-            params.0.contact.weekly_social_hours * isolation,
-            person,
-        );
+    let budget = params.0.contact.weekly_social_hours;
+    for (person, physiology, attachment, care) in &agents {
+        view.slots[person.node.index()] =
+            AgentSlot::new(&attachment.0, &physiology.0, care.sensitivity, budget, person);
+    }
+    // Isolation cuts the budget of the few agents an intervention has reached (`Exposure`, a
+    // sparse set): looked up for them alone, not tested for every agent.
+    for (person, exposure) in &exposed {
+        if clock.tick < exposure.isolated_until {
+            view.slots[person.node.index()].budget_hours_per_week = (budget * exposure.contact_factor) as f32;
+        }
     }
 }
 
