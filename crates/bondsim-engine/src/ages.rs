@@ -120,7 +120,7 @@ mod tests {
             for age_ticks in (0..curves.rows.len() as i64 + 100).step_by(13) {
                 let row = curves.at(age_ticks, &p);
                 for load in [0.0, 0.3, 0.999, 1.0] {
-                    let hazard = rules::mortality_hazard_at(row.gompertz, load, &p.life);
+                    let hazard = rules::mortality_hazard_per_year(row.gompertz, load, &p.life);
                     let chance = bondsim_model::params::per_tick(hazard, clock.dt_years);
                     assert!(
                         chance <= row.death_bound,

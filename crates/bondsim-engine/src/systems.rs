@@ -842,7 +842,7 @@ pub fn learn_from_contact(
                     familiarity[i],
                 );
                 let reward =
-                    rules::reward_of_contact(saturation[i], synchrony, [a.receptor_density(), b.receptor_density()]);
+                    rules::contact_reward(saturation[i], synchrony, [a.receptor_density(), b.receptor_density()]);
                 bond.state.contact_hours = contact_hours as f32;
                 bond.state.synchrony = synchrony as f32;
                 rules::learn_bond(&mut bond.state, reward, &rates);
@@ -1252,7 +1252,7 @@ fn update_stress(
     let mut steps = [0.0f64; STRESS_BLOCK];
     for i in 0..n {
         let (social, neuro, wm, wellbeing) = (social(i), &mut physiology[i].0, &attachments[i].0, &mut wellbeing[i]);
-        let ot_target = rules::oxytocin_target_of(drive[i], neuro.receptor_density, &p.neuro);
+        let ot_target = rules::oxytocin_target(drive[i], neuro.receptor_density, &p.neuro);
         neuro.oxytocin = rules::relax(neuro.oxytocin, ot_target, oxytocin_relax);
         let mean_reward = if social.bonds > 0 { f64::from(social.reward_sum) / f64::from(social.bonds) } else { 0.0 };
         neuro.dopamine = rules::dopamine_level(mean_reward, &p.neuro);
@@ -1264,11 +1264,11 @@ fn update_stress(
     rules::cortisol_steps(&mut steps[..n], clock.dt_years, &p.stress);
     for i in 0..n {
         let (person, neuro, wellbeing) = (&people[i], &mut physiology[i].0, &mut wellbeing[i]);
-        neuro.cortisol = rules::update_cortisol_by(neuro.cortisol, targets[i], steps[i]);
+        neuro.cortisol = rules::update_cortisol(neuro.cortisol, targets[i], steps[i]);
         neuro.allostatic_load =
             rules::update_allostatic_load(neuro.allostatic_load, neuro.cortisol, clock.dt_years, &p.stress);
         let age_factor = curves.at(clock.tick - person.birth_tick, p).health_factor;
-        wellbeing.health = rules::health_at(neuro.allostatic_load, age_factor);
+        wellbeing.health = rules::health(neuro.allostatic_load, age_factor);
     }
 }
 
@@ -1373,8 +1373,8 @@ fn develop(
     if age < p.life.adult_years {
         let received = caregiving_received(social, p.caregiving.orphan_care);
         let target = rules::development_target(&received, person.temperament, care.experience, &p.development);
-        rules::develop_by(wm, target, plasticity, by_age.development_step);
-        rules::program_receptors_by(
+        rules::develop(wm, target, plasticity, by_age.development_step);
+        rules::program_receptors(
             &mut n.receptor_density,
             &mut n.gr_sensitivity,
             received.quality,
@@ -1386,7 +1386,7 @@ fn develop(
         }
     } else {
         let target = rules::adult_target(wm, care.experience);
-        rules::develop_by(wm, target, plasticity, by_age.development_step);
+        rules::develop(wm, target, plasticity, by_age.development_step);
         rules::resolve(wm, fractions.resolution);
         rules::repair(wm, f64::from(social.secure_bond), plasticity, clock.dt_years, &p.development);
     }
@@ -1445,7 +1445,7 @@ pub fn apply_deaths(world: &mut World) {
             if draw >= by_age.death_bound && (0.0..=1.0).contains(&load) {
                 return None;
             }
-            let hazard = rules::mortality_hazard_at(by_age.gompertz, load, &params.life);
+            let hazard = rules::mortality_hazard_per_year(by_age.gompertz, load, &params.life);
             (draw < per_tick(hazard, clock.dt_years)).then(|| (Member::of(entity, person), hazard))
         }));
     }

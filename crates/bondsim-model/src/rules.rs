@@ -2,7 +2,7 @@
 //! The claim of the science brief (MODEL.md, claims 1–10) each rule serves is in its doc.
 
 use crate::params::{BondParams, CaregivingParams, DevelopmentParams, LifeParams, NeuroParams, StressParams, per_tick};
-use crate::saturation::{saturation, saturations};
+use crate::saturation::saturations;
 use crate::state::{BondKind, BondState, Category, WorkingModel};
 
 /// Clamp to [0, 1]; NaN is a bug upstream and is not hidden here (it stays NaN for tests to catch).
@@ -48,14 +48,9 @@ pub fn categorise(anxiety: f64, avoidance: f64, disorganisation: f64) -> Categor
     }
 }
 
-/// Familiarity of a pair in [0, 1): grows with the bond's cumulative contact.
-#[inline]
-pub fn familiarity(total_contact_hours: f64, p: &BondParams) -> f64 {
-    saturation(total_contact_hours / p.familiarity_hours)
-}
-
-/// [`familiarity`] of a block of bonds, in place (cumulative contact hours in, familiarity out):
-/// the same bits, many at a time in the processor's vectors (the learning pass).
+/// Familiarity of a pair in [0, 1), for a block of bonds in place (cumulative contact hours in,
+/// familiarity out): it grows with the bond's cumulative contact, 1 − e^(−hours /
+/// `familiarity_hours`), many bonds at a time in the processor's vectors (the learning pass).
 #[inline]
 pub fn familiarities(total_contact_hours: &mut [f64], p: &BondParams) {
     saturations(total_contact_hours, p.familiarity_hours);
@@ -72,30 +67,20 @@ pub fn synchrony(avoidance: [f64; 2], cortisol: [f64; 2], disorganisation: [f64;
     unit((0.35 + 0.65 * familiarity) * openness * physiological_match * organisation)
 }
 
-/// Claim 6 (oxytocin–dopamine interplay): reward of one tick's contact with a partner, in [0, 1].
-/// Contact is necessary (claim 4: no contact, no reward); synchrony makes it rewarding and the
-/// partners' oxytocin-receptor density gates how salient it is.
-#[inline]
-pub fn contact_reward(contact_hours_per_week: f64, synchrony: f64, receptor_density: [f64; 2], p: &BondParams) -> f64 {
-    reward_of_contact(contact_saturation(contact_hours_per_week, p), synchrony, receptor_density)
-}
-
-/// The contact part of [`contact_reward`], in [0, 1): saturating in the hours per week.
-#[inline]
-pub fn contact_saturation(contact_hours_per_week: f64, p: &BondParams) -> f64 {
-    saturation(contact_hours_per_week / p.reward_contact_hours)
-}
-
-/// [`contact_saturation`] of a block of bonds, in place (hours per week in): the same bits, many
-/// at a time in the processor's vectors (the learning pass).
+/// The contact part of [`contact_reward`], in [0, 1), for a block of bonds in place (hours per
+/// week in): saturating in the hours, 1 − e^(−hours / `reward_contact_hours`), many bonds at a
+/// time in the processor's vectors (the learning pass).
 #[inline]
 pub fn contact_saturations(contact_hours_per_week: &mut [f64], p: &BondParams) {
     saturations(contact_hours_per_week, p.reward_contact_hours);
 }
 
-/// [`contact_reward`] with its contact part given ([`contact_saturation`]).
+/// Claim 6 (oxytocin–dopamine interplay): reward of one tick's contact with a partner, in [0, 1],
+/// from its contact part ([`contact_saturations`]). Contact is necessary (claim 4: no contact, no
+/// reward); synchrony makes it rewarding and the partners' oxytocin-receptor density gates how
+/// salient it is.
 #[inline]
-pub fn reward_of_contact(contact: f64, synchrony: f64, receptor_density: [f64; 2]) -> f64 {
+pub fn contact_reward(contact: f64, synchrony: f64, receptor_density: [f64; 2]) -> f64 {
     let salience = 0.5 + 0.25 * (receptor_density[0] + receptor_density[1]);
     unit(contact * (0.25 + 0.75 * synchrony) * salience)
 }
@@ -168,24 +153,20 @@ pub fn chosen_kind(strength: f64, p: &BondParams) -> BondKind {
     LAYERS[usize::from(!close) * (1 + usize::from(!friend))]
 }
 
-/// Claim 5: the oxytocin level contact drives an agent toward, from the synchrony-weighted
-/// contact hours per week it had, scaled by its receptor density.
+/// Claim 5: the oxytocin level contact drives an agent toward, from the drive of the
+/// synchrony-weighted contact hours per week it had ([`oxytocin_drives`]), scaled by its
+/// receptor density.
 #[inline]
-pub fn oxytocin_target(synchronous_hours_per_week: f64, receptor_density: f64, p: &NeuroParams) -> f64 {
-    oxytocin_target_of(saturation(synchronous_hours_per_week / p.oxytocin_contact_hours), receptor_density, p)
+pub fn oxytocin_target(drive: f64, receptor_density: f64, p: &NeuroParams) -> f64 {
+    unit(p.oxytocin_baseline + p.oxytocin_gain * receptor_density * drive)
 }
 
 /// The contact part of [`oxytocin_target`] for a block of agents, in place (synchronous hours
-/// per week in, drive in [0, 1) out): the same bits, many at a time in the processor's vectors.
+/// per week in, drive in [0, 1) out): 1 − e^(−hours / `oxytocin_contact_hours`), many agents at
+/// a time in the processor's vectors.
 #[inline]
 pub fn oxytocin_drives(synchronous_hours_per_week: &mut [f64], p: &NeuroParams) {
     saturations(synchronous_hours_per_week, p.oxytocin_contact_hours);
-}
-
-/// [`oxytocin_target`] with its contact part given ([`oxytocin_drives`]).
-#[inline]
-pub fn oxytocin_target_of(drive: f64, receptor_density: f64, p: &NeuroParams) -> f64 {
-    unit(p.oxytocin_baseline + p.oxytocin_gain * receptor_density * drive)
 }
 
 /// Tonic dopamine from the mean reward of an agent's bonds this tick.
@@ -216,16 +197,11 @@ pub fn cortisol_target(loneliness: f64, oxytocin: f64, oxytocin_baseline: f64, p
     )
 }
 
-/// One tick of cortisol: recovery toward the target at a speed set by glucocorticoid-receptor
-/// sensitivity (claim 8: programmed by early care).
+/// One tick of cortisol: recovery toward the target by `step`, the fraction of the way a tick
+/// goes at a speed set by glucocorticoid-receptor sensitivity ([`cortisol_steps`]; claim 8:
+/// programmed by early care).
 #[inline]
-pub fn update_cortisol(cortisol: f64, target: f64, gr_sensitivity: f64, dt_years: f64, p: &StressParams) -> f64 {
-    update_cortisol_by(cortisol, target, per_tick(p.cortisol_recovery_per_year * gr_sensitivity, dt_years))
-}
-
-/// [`update_cortisol`] with its step given ([`cortisol_steps`]).
-#[inline]
-pub fn update_cortisol_by(cortisol: f64, target: f64, step: f64) -> f64 {
+pub fn update_cortisol(cortisol: f64, target: f64, step: f64) -> f64 {
     unit(relax(cortisol, target, step))
 }
 
@@ -249,43 +225,35 @@ pub fn update_allostatic_load(load: f64, cortisol: f64, dt_years: f64, p: &Stres
     unit(load + (gain - loss) * dt_years)
 }
 
-/// A descriptive health index in [0, 1]: lowered by allostatic load and by age past 40.
+/// A descriptive health index in [0, 1]: lowered by allostatic load and by age past 40 (its age
+/// part, [`health_age_factor`]).
 #[inline]
-pub fn health(allostatic_load: f64, age_years: f64) -> f64 {
-    health_at(allostatic_load, health_age_factor(age_years))
+pub fn health(allostatic_load: f64, age_factor: f64) -> f64 {
+    unit((1.0 - 0.6 * allostatic_load) * age_factor)
 }
 
-/// The age part of [`health`], in (0, 1]: 1 up to 40 years, then falling.
+/// The age part of [`health`], in (0, 1]: 1 up to 40 years, then falling (the engine tabulates
+/// it by age).
 #[inline]
 pub fn health_age_factor(age_years: f64) -> f64 {
     (-(age_years - 40.0).max(0.0) / 60.0).exp()
 }
 
-/// [`health`] with its age part given ([`health_age_factor`]; the engine tabulates it by age).
+/// Claim 7: yearly death hazard, a Gompertz age baseline ([`gompertz_baseline`]) raised by
+/// allostatic load.
 #[inline]
-pub fn health_at(allostatic_load: f64, age_factor: f64) -> f64 {
-    unit((1.0 - 0.6 * allostatic_load) * age_factor)
+pub fn mortality_hazard_per_year(baseline: f64, allostatic_load: f64, p: &LifeParams) -> f64 {
+    baseline * (p.load_mortality * allostatic_load).exp()
 }
 
-/// Claim 7: yearly death hazard, a Gompertz age baseline raised by allostatic load.
-#[inline]
-pub fn mortality_hazard_per_year(age_years: f64, allostatic_load: f64, p: &LifeParams) -> f64 {
-    mortality_hazard_at(gompertz_baseline(age_years, p), allostatic_load, p)
-}
-
-/// The age part of [`mortality_hazard_per_year`]: the Gompertz baseline (per year).
+/// The age part of [`mortality_hazard_per_year`]: the Gompertz baseline (per year; the engine
+/// tabulates it by age).
 #[inline]
 pub fn gompertz_baseline(age_years: f64, p: &LifeParams) -> f64 {
     p.gompertz_a_per_year * (p.gompertz_b * age_years).exp()
 }
 
-/// [`mortality_hazard_per_year`] with its age part given ([`gompertz_baseline`]).
-#[inline]
-pub fn mortality_hazard_at(baseline: f64, allostatic_load: f64, p: &LifeParams) -> f64 {
-    baseline * (p.load_mortality * allostatic_load).exp()
-}
-
-/// A number the chance of death in a tick, `per_tick(mortality_hazard_at(baseline, load))`,
+/// A number the chance of death in a tick, `per_tick(mortality_hazard_per_year(baseline, load))`,
 /// stays below for every allostatic load in [0, 1]: so that a uniform draw at or above it
 /// decides, without the two `exp`, that the agent lives (most agents, most ticks). Twice the
 /// largest hazard times the tick: 1 − e^(−x) ≤ x, and the factor 2 covers the roundings.
@@ -425,14 +393,6 @@ pub fn life_event(experience: &mut [f64; 2], to_anxiety: f64, p: &DevelopmentPar
     experience[1] += p.life_event_shock * (1.0 - to_anxiety);
 }
 
-/// Claim 1: one tick of development. The current model moves toward `target` at a speed set by
-/// plasticity; in the sensitive period (plasticity above one half) the prototype moves with it,
-/// afterwards it is kept apart.
-#[inline]
-pub fn develop(wm: &mut WorkingModel, target: [f64; 3], plasticity: f64, dt_years: f64, p: &DevelopmentParams) {
-    develop_by(wm, target, plasticity, development_step(plasticity, dt_years, p));
-}
-
 /// The fraction of the way to its target that development (and receptor programming) goes in
 /// a tick, at `plasticity`: a function of age alone, which the engine tabulates by age.
 #[inline]
@@ -440,9 +400,11 @@ pub fn development_step(plasticity: f64, dt_years: f64, p: &DevelopmentParams) -
     per_tick(p.development_per_year * plasticity, dt_years)
 }
 
-/// [`develop`] with its step given ([`development_step`]).
+/// Claim 1: one tick of development. The current model moves toward `target` by `step`, at a
+/// speed set by plasticity ([`development_step`]); in the sensitive period (plasticity above one
+/// half) the prototype moves with it, afterwards it is kept apart.
 #[inline]
-pub fn develop_by(wm: &mut WorkingModel, target: [f64; 3], plasticity: f64, step: f64) {
+pub fn develop(wm: &mut WorkingModel, target: [f64; 3], plasticity: f64, step: f64) {
     wm.anxiety = unit(relax(wm.anxiety, target[0], step));
     wm.avoidance = unit(relax(wm.avoidance, target[1], step));
     wm.disorganisation = unit(relax(wm.disorganisation, target[2], step));
@@ -454,22 +416,10 @@ pub fn develop_by(wm: &mut WorkingModel, target: [f64; 3], plasticity: f64, step
 }
 
 /// Claim 8 (epigenetic programming): receptor density and glucocorticoid-receptor sensitivity
-/// move toward levels set by care quality, at the speed plasticity allows.
+/// move toward levels set by care quality by `step`, at the speed plasticity allows
+/// ([`development_step`]).
 #[inline]
-pub fn program_receptors(
-    receptor_density: &mut f64,
-    gr_sensitivity: &mut f64,
-    care_quality: f64,
-    plasticity: f64,
-    dt_years: f64,
-    p: &DevelopmentParams,
-) {
-    program_receptors_by(receptor_density, gr_sensitivity, care_quality, development_step(plasticity, dt_years, p));
-}
-
-/// [`program_receptors`] with its step given ([`development_step`]).
-#[inline]
-pub fn program_receptors_by(receptor_density: &mut f64, gr_sensitivity: &mut f64, care_quality: f64, step: f64) {
+pub fn program_receptors(receptor_density: &mut f64, gr_sensitivity: &mut f64, care_quality: f64, step: f64) {
     let target = 0.3 + 0.7 * care_quality;
     *receptor_density = unit(relax(*receptor_density, target, step));
     *gr_sensitivity = unit(relax(*gr_sensitivity, target, step)).max(0.05);
@@ -516,14 +466,29 @@ pub fn resolve(wm: &mut WorkingModel, fraction: f64) {
 mod tests {
     use super::*;
     use crate::params::Params;
+    use crate::saturation::saturation;
 
     const WEEK: f64 = 7.0 / 365.25;
 
-    /// The block forms the stress phase computes in vectors give, to the bit, what the scalar
-    /// rules give agent by agent: oxytocin's target from its drive, and cortisol's update from
-    /// its step, over a spread of hours, receptor densities and GR sensitivities.
+    /// One value through a block form of a curve (`contact_saturations`, `oxytocin_drives`,
+    /// `cortisol_steps`).
+    fn one(x: f64, block: impl Fn(&mut [f64])) -> f64 {
+        let mut values = [x];
+        block(&mut values);
+        values[0]
+    }
+
+    /// Plasticity at an age and the development step it sets over a week.
+    fn development_at(age_years: f64, p: &DevelopmentParams) -> (f64, f64) {
+        let plasticity = plasticity(age_years, p);
+        (plasticity, development_step(plasticity, WEEK, p))
+    }
+
+    /// The block forms of the saturating curves give, to the bit, the curve they stand for:
+    /// oxytocin's drive 1 − e^(−hours / oxytocin_contact_hours), and cortisol's step, the
+    /// per-tick fraction of its recovery rate × GR sensitivity, over a spread of values.
     #[test]
-    fn the_stress_curves_of_a_block_are_the_rules_to_the_bit() {
+    fn the_block_curves_are_their_curves_to_the_bit() {
         let p = Params::default();
         let hours: Vec<f64> = (0..200).map(|i| f64::from(i) * 0.37 + f64::from(i % 7) * 1e-3).collect();
         let mut drives = hours.clone();
@@ -532,12 +497,10 @@ mod tests {
         let mut steps = grs.clone();
         cortisol_steps(&mut steps, WEEK, &p.stress);
         for i in 0..hours.len() {
-            let rd = grs[i];
-            let scalar = oxytocin_target(hours[i], rd, &p.neuro);
-            assert_eq!(oxytocin_target_of(drives[i], rd, &p.neuro).to_bits(), scalar.to_bits(), "{}", hours[i]);
-            let (c, target) = (0.2 + 0.001 * f64::from(i as u32), 0.6);
-            let scalar = update_cortisol(c, target, grs[i], WEEK, &p.stress);
-            assert_eq!(update_cortisol_by(c, target, steps[i]).to_bits(), scalar.to_bits(), "{}", grs[i]);
+            let drive = saturation(hours[i] / p.neuro.oxytocin_contact_hours);
+            assert_eq!(drives[i].to_bits(), drive.to_bits(), "{}", hours[i]);
+            let step = per_tick(p.stress.cortisol_recovery_per_year * grs[i], WEEK);
+            assert_eq!(steps[i].to_bits(), step.to_bits(), "{}", grs[i]);
         }
     }
 
@@ -557,22 +520,23 @@ mod tests {
         let low = synchrony([0.8, 0.8], [0.2, 0.6], [0.0, 0.0], 0.2);
         let high = synchrony([0.1, 0.1], [0.3, 0.3], [0.0, 0.0], 0.9);
         assert!(high > low + 0.3, "high {high} low {low}");
-        let r_low = contact_reward(5.0, low, [0.6, 0.6], &p.bonds);
-        let r_high = contact_reward(5.0, high, [0.6, 0.6], &p.bonds);
-        assert!(r_high > r_low);
-        assert!(oxytocin_target(5.0 * high, 0.6, &p.neuro) > oxytocin_target(5.0 * low, 0.6, &p.neuro));
+        let contact = one(5.0, |v| contact_saturations(v, &p.bonds));
+        assert!(contact_reward(contact, high, [0.6, 0.6]) > contact_reward(contact, low, [0.6, 0.6]));
+        let drive = |sync: f64| one(5.0 * sync, |v| oxytocin_drives(v, &p.neuro));
+        assert!(oxytocin_target(drive(high), 0.6, &p.neuro) > oxytocin_target(drive(low), 0.6, &p.neuro));
     }
 
     #[test]
     fn no_contact_no_reward() {
         let p = BondParams::default();
-        assert_eq!(contact_reward(0.0, 1.0, [1.0, 1.0], &p), 0.0);
+        assert_eq!(contact_reward(one(0.0, |v| contact_saturations(v, &p)), 1.0, [1.0, 1.0]), 0.0);
     }
 
     #[test]
     fn receptor_density_gates_oxytocin_release() {
         let p = NeuroParams::default();
-        assert!(oxytocin_target(8.0, 0.9, &p) > oxytocin_target(8.0, 0.3, &p) + 0.1);
+        let drive = one(8.0, |v| oxytocin_drives(v, &p));
+        assert!(oxytocin_target(drive, 0.9, &p) > oxytocin_target(drive, 0.3, &p) + 0.1);
     }
 
     #[test]
@@ -654,11 +618,12 @@ mod tests {
     #[test]
     fn isolation_raises_cortisol_and_load_and_a_bond_buffers_them() {
         let p = Params::default();
+        let step = one(0.7, |v| cortisol_steps(v, WEEK, &p.stress));
         let run = |lonely: f64, oxytocin: f64| {
             let (mut c, mut load) = (p.stress.cortisol_baseline, 0.0);
             for _ in 0..(52 * 10) {
                 let target = cortisol_target(lonely, oxytocin, p.neuro.oxytocin_baseline, &p.stress);
-                c = update_cortisol(c, target, 0.7, WEEK, &p.stress);
+                c = update_cortisol(c, target, step);
                 load = update_allostatic_load(load, c, WEEK, &p.stress);
             }
             (c, load)
@@ -667,10 +632,10 @@ mod tests {
         let (c_bonded, load_bonded) = run(0.3, 0.7);
         assert!(c_isolated > c_bonded + 0.3);
         assert!(load_isolated > load_bonded + 0.2);
-        let age = 60.0;
+        let baseline = gompertz_baseline(60.0, &p.life);
         assert!(
-            mortality_hazard_per_year(age, load_isolated, &p.life)
-                > 1.5 * mortality_hazard_per_year(age, load_bonded, &p.life)
+            mortality_hazard_per_year(baseline, load_isolated, &p.life)
+                > 1.5 * mortality_hazard_per_year(baseline, load_bonded, &p.life)
         );
     }
 
@@ -682,9 +647,10 @@ mod tests {
         let target = development_target(&poor, [0.0; 3], [0.0; 2], &DevelopmentParams::default());
         let mut infant = WorkingModel::new(0.2, 0.2, 0.0);
         let mut adult = infant;
+        let ((infancy, infant_step), (adulthood, adult_step)) = (development_at(1.0, &p), development_at(30.0, &p));
         for _ in 0..26 {
-            develop(&mut infant, target, plasticity(1.0, &p), WEEK, &p);
-            develop(&mut adult, target, plasticity(30.0, &p), WEEK, &p);
+            develop(&mut infant, target, infancy, infant_step);
+            develop(&mut adult, target, adulthood, adult_step);
         }
         let moved_infant = infant.anxiety - 0.2;
         let moved_adult = adult.anxiety - 0.2;
@@ -698,9 +664,10 @@ mod tests {
     fn sensitive_care_programs_more_receptors_than_insensitive_care() {
         let p = DevelopmentParams::default();
         let (mut rd_good, mut gr_good, mut rd_poor, mut gr_poor) = (0.5, 0.5, 0.5, 0.5);
+        let (_, step) = development_at(1.0, &p);
         for _ in 0..104 {
-            program_receptors(&mut rd_good, &mut gr_good, 0.9, plasticity(1.0, &p), WEEK, &p);
-            program_receptors(&mut rd_poor, &mut gr_poor, 0.2, plasticity(1.0, &p), WEEK, &p);
+            program_receptors(&mut rd_good, &mut gr_good, 0.9, step);
+            program_receptors(&mut rd_poor, &mut gr_poor, 0.2, step);
         }
         assert!(rd_good > rd_poor + 0.3 && gr_good > gr_poor + 0.3);
     }
@@ -750,8 +717,9 @@ mod tests {
         let secure_sync = synchrony([0.1, 0.2], [0.2, 0.2], [0.0, 0.0], fam);
         let avoidant_sync = synchrony([0.8, 0.2], [0.2, 0.2], [0.0, 0.0], fam);
         assert!(secure_sync > avoidant_sync + 0.2);
-        let well_cared = contact_reward(6.0, secure_sync, [0.9, 0.7], &p.bonds);
-        let poorly_cared = contact_reward(6.0, avoidant_sync, [0.35, 0.7], &p.bonds);
+        let contact = one(6.0, |v| contact_saturations(v, &p.bonds));
+        let well_cared = contact_reward(contact, secure_sync, [0.9, 0.7]);
+        let poorly_cared = contact_reward(contact, avoidant_sync, [0.35, 0.7]);
         assert!(well_cared > 1.4 * poorly_cared, "{well_cared} vs {poorly_cared}");
     }
 
@@ -859,8 +827,9 @@ mod tests {
         let target = adult_target(&wm, [0.1, -0.1]);
         assert!((target[0] - 0.3).abs() < 1e-12 && (target[1] - 0.2).abs() < 1e-12);
         assert_eq!(target[2], wm.disorganisation, "disorganisation moves by loss and resolution only");
+        let (plasticity, step) = development_at(40.0, &p);
         for _ in 0..(20 * 52) {
-            develop(&mut wm, target, plasticity(40.0, &p), WEEK, &p);
+            develop(&mut wm, target, plasticity, step);
         }
         assert!(wm.anxiety < 0.5 && wm.anxiety > 0.3, "{}", wm.anxiety);
     }
