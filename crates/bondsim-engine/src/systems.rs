@@ -313,6 +313,30 @@ fn prefetch_bonds_of<T>(graph: &SocialGraph, node: NodeIndex, table: &[T]) {
     }
 }
 
+/// How far ahead a serial pass of structural changes (bonds added, bonds ended) asks for the
+/// nodes its changes touch, and how far for their bond lists.
+const CHANGE_AHEAD_NODES: usize = 8;
+const CHANGE_AHEAD_LISTS: usize = 4;
+
+/// Asks ahead for what the serial pass at change `i` will touch (`pair(j)`: the two nodes of its
+/// `j`-th change): the nodes (ids, and the heads of petgraph's lists an edge is added to or
+/// removed from) and where their bond lists are kept, then, nearer, once those have come, the
+/// lists themselves. The changes sit at random places; applied one after another in a fixed
+/// order (for determinism), each would otherwise wait on its reads in turn.
+fn prefetch_changes_ahead(graph: &SocialGraph, i: usize, pair: impl Fn(usize) -> Option<(NodeIndex, NodeIndex)>) {
+    if let Some((a, b)) = pair(i + CHANGE_AHEAD_NODES) {
+        for node in [a, b] {
+            graph.prefetch_node(node);
+            graph.prefetch_list(node);
+        }
+    }
+    if let Some((a, b)) = pair(i + CHANGE_AHEAD_LISTS) {
+        for node in [a, b] {
+            graph.prefetch_list_entries(node);
+        }
+    }
+}
+
 /// A tick count or tick as an `i32`: the config allows at most 2,000 years of 6-hour ticks
 /// (about 2.9 million), and founders are born at most 110 years before tick 0.
 fn ticks_i32(ticks: i64) -> i32 {
@@ -690,18 +714,7 @@ pub fn meet_new_people(
     proposals.dedup_by_key(|(a, b, _, _)| (*a, *b));
     let strength = params.0.bonds.initial_strength;
     for (i, &(id_a, id_b, a, b)) in proposals.iter().enumerate() {
-        // The pairs ahead: their nodes and where their lists are kept, then, nearer, the lists.
-        if let Some(&(_, _, a, b)) = proposals.get(i + 8) {
-            for node in [a, b] {
-                graph.prefetch_node(node);
-                graph.prefetch_list(node);
-            }
-        }
-        if let Some(&(_, _, a, b)) = proposals.get(i + 4) {
-            for node in [a, b] {
-                graph.prefetch_list_entries(node);
-            }
-        }
+        prefetch_changes_ahead(&graph, i, |j| proposals.get(j).map(|&(_, _, a, b)| (a, b)));
         if graph.degree(a) >= max_bonds || graph.degree(b) >= max_bonds {
             continue;
         }
@@ -1009,19 +1022,7 @@ pub fn break_and_partner(
         });
     let mut partnered_now = vec![false; slots.len()];
     for (i, &(slot, fate)) in fates.iter().enumerate() {
-        // The bonds ahead: their partners' nodes (the heads of petgraph's lists, which removing
-        // a bond walks) and bond lists.
-        if let Some((a, b)) = fates.get(i + 8).and_then(|&(slot, _)| graph.ends_of(slot)) {
-            for node in [a, b] {
-                graph.prefetch_node(node);
-                graph.prefetch_list(node);
-            }
-        }
-        if let Some((a, b)) = fates.get(i + 4).and_then(|&(slot, _)| graph.ends_of(slot)) {
-            for node in [a, b] {
-                graph.prefetch_list_entries(node);
-            }
-        }
+        prefetch_changes_ahead(&graph, i, |j| fates.get(j).and_then(|&(slot, _)| graph.ends_of(slot)));
         let Some(bond) = graph.bonds[slot] else { continue };
         let edge = EdgeIndex::new(slot);
         let (a, b) = graph.ends(edge);
