@@ -1916,4 +1916,52 @@ mod tests {
             assert_eq!(BondWord::weight(w).as_weight().to_bits(), w.to_bits());
         }
     }
+
+    /// Each living agent's `History::bonds_formed` per id.
+    fn bonds_formed(sim: &mut crate::Simulation) -> std::collections::HashMap<u64, u32> {
+        let mut agents = sim.world_mut().query::<(&Person, &History)>();
+        agents.iter(sim.world()).map(|(person, history)| (person.id, history.bonds_formed)).collect()
+    }
+
+    /// Each agent's `History::bonds_formed` counts the bonds it formed, as the bond events record
+    /// them: an encounter's bond for both agents (counted by the gather, `FieldSlot::new_bonds`),
+    /// a birth's parent–child bond for the parent (counted where the birth is given).
+    #[test]
+    fn each_agents_bonds_formed_counts_its_formed_bond_events() {
+        let settings = crate::Settings {
+            seed: 9,
+            population: 800,
+            tick_days: 7.0,
+            snapshot_every_ticks: 0,
+            threads: 2,
+            interventions: Vec::new(),
+        };
+        let mut sim = crate::Simulation::new(&settings, bondsim_model::Params::default()).expect("thread pool");
+        let before = bonds_formed(&mut sim);
+        let mut formed = std::collections::HashMap::<u64, u32>::new();
+        let (mut encounters, mut births) = (0, 0);
+        for _ in 0..40 {
+            sim.step();
+            sim.drain_output(|rows| {
+                for e in rows.bond_events.iter().filter(|e| e.event == BondEventKind::Formed) {
+                    // `agent_a` has the smaller id: in a parent–child bond, the parent.
+                    *formed.entry(e.agent_a).or_default() += 1;
+                    if e.kind == BondKind::ParentChild {
+                        births += 1;
+                    } else {
+                        *formed.entry(e.agent_b).or_default() += 1;
+                        encounters += 1;
+                    }
+                }
+                Ok::<(), ()>(())
+            })
+            .expect("no sink error");
+        }
+        assert!(encounters > 1_000 && births > 0, "{encounters} encounters' bonds, {births} births' bonds");
+        let after = bonds_formed(&mut sim);
+        for (id, count) in &after {
+            let gained = count - before.get(id).copied().unwrap_or(0);
+            assert_eq!(gained, formed.get(id).copied().unwrap_or(0), "agent {id}");
+        }
+    }
 }
