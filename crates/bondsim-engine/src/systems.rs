@@ -1489,7 +1489,7 @@ pub fn apply_deaths(world: &mut World) {
 
 fn record_death(world: &mut World, member: Member, hazard: f64, clock: Clock) {
     let graph = world.resource::<SocialGraph>();
-    let (bonds, close_bonds) = bond_counts(graph, member.node);
+    let (bonds, close_bonds, _) = bond_summary(graph, member.node);
     let entity = world.entity(member.entity);
     let (Some(person), Some(physiology), Some(wellbeing)) =
         (entity.get::<Person>(), entity.get::<Physiology>(), entity.get::<Wellbeing>())
@@ -1534,10 +1534,19 @@ fn bereave(world: &mut World, survivor: Entity, lost: &BondState, params: &bonds
     }
 }
 
-fn bond_counts(graph: &SocialGraph, node: NodeIndex) -> (u32, u32) {
+/// An agent's bonds, its close bonds, and the bond to its romantic partner if it has one: one
+/// walk over its list, each bond read once.
+fn bond_summary(graph: &SocialGraph, node: NodeIndex) -> (u32, u32, Option<EdgeIndex>) {
     let edges = graph.bonds_of(node);
-    let close = edges.iter().filter(|e| graph.kind_of(**e).is_some_and(is_close)).count();
-    (edges.len() as u32, close as u32)
+    let (mut close, mut partner) = (0, None);
+    for &e in edges {
+        let Some(kind) = graph.kind_of(e) else { continue };
+        close += u32::from(is_close(kind));
+        if kind == BondKind::Romantic && partner.is_none() {
+            partner = Some(e);
+        }
+    }
+    (edges.len() as u32, close, partner)
 }
 
 fn partner_of(graph: &SocialGraph, node: NodeIndex) -> Option<(NodeIndex, f64, u64)> {
@@ -1831,7 +1840,7 @@ fn snapshot_rows(world: &World, clock: Clock, members: &[Member]) -> Vec<AgentRo
         .map(|m| {
             let (person, n, wm, wb, care, h) = agents.get(m.entity).ok()?;
             let (n, wm) = (n.0, wm.0);
-            let (bonds, close_bonds) = bond_counts(graph, m.node);
+            let (bonds, close_bonds, partner) = bond_summary(graph, m.node);
             Some(AgentRow {
                 tick: clock.tick,
                 agent: person.id,
@@ -1864,7 +1873,7 @@ fn snapshot_rows(world: &World, clock: Clock, members: &[Member]) -> Vec<AgentRo
                 early_care_quality: care.early_care_quality,
                 bonds,
                 close_bonds,
-                partner: partner_of(graph, m.node).map(|(_, _, id)| id),
+                partner: partner.map(|e| graph.id(graph.other_end(e, m.node))),
                 bonds_formed: h.bonds_formed,
                 bonds_lost: h.bonds_lost,
                 bereavements: h.bereavements,

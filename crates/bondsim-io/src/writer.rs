@@ -7,6 +7,7 @@
 //! file that looks whole.
 
 use std::fs::{self, File};
+use std::mem::take;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -75,28 +76,54 @@ struct TableWriter {
 }
 
 impl TableWriter {
-    /// Writes `rows` converted to Arrow a batch of `BATCH_ROWS` at a time (a snapshot of a
-    /// million agents' bonds is millions of rows: whole, its Arrow copy would double the memory
-    /// it takes). Only whole batches unless `all`: the rest waits for more rows, so the batches
-    /// (and the file's bytes) do not depend on how the rows arrived.
-    fn write_rows<T>(
+    /// Hands `incoming` rows to the file, converted to Arrow a batch of `BATCH_ROWS` at a time
+    /// (a snapshot of a million agents' bonds is millions of rows: whole, its Arrow copy would
+    /// double the memory it takes). The batches are counted from the table's first row, so they
+    /// (and the file's bytes) do not depend on how the rows arrived. `waiting` holds the rows of
+    /// the unfinished batch between calls, fewer than `BATCH_ROWS`: it is topped up first, then
+    /// `incoming`'s whole batches are converted where they lie (a snapshot's slice is about
+    /// 150,000 bonds at 100k agents: appended behind the waiting rows, it was copied once more),
+    /// and the rest waits. With `last`, everything is written, the last batch short.
+    fn push_rows<T: Clone>(
         &mut self,
-        rows: &mut Vec<T>,
-        all: bool,
+        waiting: &mut Vec<T>,
+        incoming: Vec<T>,
+        last: bool,
         to_batch: fn(&[T]) -> RecordBatch,
     ) -> Result<(), IoError> {
-        let ready = if all { rows.len() } else { rows.len() - rows.len() % BATCH_ROWS };
-        if ready == 0 {
+        let mut rest = &incoming[..];
+        if !waiting.is_empty() {
+            let take = (BATCH_ROWS - waiting.len()).min(rest.len());
+            waiting.extend_from_slice(&rest[..take]);
+            rest = &rest[take..];
+            if waiting.len() < BATCH_ROWS && !last {
+                return Ok(());
+            }
+            self.write_rows(waiting, to_batch)?;
+            waiting.clear();
+        }
+        while rest.len() >= BATCH_ROWS || (last && !rest.is_empty()) {
+            let batch = rest.len().min(BATCH_ROWS);
+            self.write_rows(&rest[..batch], to_batch)?;
+            rest = &rest[batch..];
+        }
+        if rest.len() == incoming.len() {
+            // Nothing written: the rows wait where they are.
+            *waiting = incoming;
+        } else {
+            waiting.extend_from_slice(rest);
+        }
+        Ok(())
+    }
+
+    /// Converts `rows` (at most `BATCH_ROWS`) to one Arrow batch and writes it.
+    fn write_rows<T>(&mut self, rows: &[T], to_batch: fn(&[T]) -> RecordBatch) -> Result<(), IoError> {
+        if rows.is_empty() {
             return Ok(());
         }
-        for chunk in rows[..ready].chunks(BATCH_ROWS) {
-            let batch = to_batch(chunk);
-            self.rows += batch.num_rows() as u64;
-            self.write_batch(&batch).map_err(|e| IoError::parquet(&self.temp_path, e))?;
-        }
-        // The rest moves to a vector of its own size, and the written rows' memory is released.
-        *rows = rows.split_off(ready);
-        Ok(())
+        let batch = to_batch(rows);
+        self.rows += batch.num_rows() as u64;
+        self.write_batch(&batch).map_err(|e| IoError::parquet(&self.temp_path, e))
     }
 
     /// Encodes a batch into the open row group, each column on its own task of the pool the
@@ -141,7 +168,8 @@ impl TableWriter {
 /// Streams a run's rows into its Parquet files.
 pub struct DatasetWriter {
     tables: Vec<TableWriter>,
-    pending: Output,
+    /// Each table's rows of an unfinished batch.
+    waiting: Output,
 }
 
 impl std::fmt::Debug for DatasetWriter {
@@ -215,27 +243,30 @@ impl DatasetWriter {
                 rows: 0,
             });
         }
-        Ok(Self { tables, pending: Output::default() })
+        Ok(Self { tables, waiting: Output::default() })
     }
 
     /// Takes a drain of the engine's rows; writes a batch whenever a table has enough.
     pub fn write(&mut self, output: Output) -> Result<(), IoError> {
-        self.pending.append(output);
-        self.flush(false)
+        self.push(output, false)
     }
 
-    /// Writes each table's whole batches (all its rows if `all`).
-    fn flush(&mut self, all: bool) -> Result<(), IoError> {
-        let p = &mut self.pending;
-        for table in &mut self.tables {
-            match table.name {
-                "agents" => table.write_rows(&mut p.agents, all, tables::agents_batch)?,
-                "bond_events" => table.write_rows(&mut p.bond_events, all, tables::bond_events_batch)?,
-                "births" => table.write_rows(&mut p.births, all, tables::births_batch)?,
-                "deaths" => table.write_rows(&mut p.deaths, all, tables::deaths_batch)?,
-                "metrics" => table.write_rows(&mut p.metrics, all, tables::metrics_batch)?,
-                "interventions" => table.write_rows(&mut p.interventions, all, tables::interventions_batch)?,
-                "network" => table.write_rows(&mut p.network, all, tables::network_batch)?,
+    /// Hands each table its rows (with `last`, writes everything, the waiting rows included).
+    fn push(&mut self, mut output: Output, last: bool) -> Result<(), IoError> {
+        let (w, o) = (&mut self.waiting, &mut output);
+        for t in &mut self.tables {
+            match t.name {
+                "agents" => t.push_rows(&mut w.agents, take(&mut o.agents), last, tables::agents_batch)?,
+                "bond_events" => {
+                    t.push_rows(&mut w.bond_events, take(&mut o.bond_events), last, tables::bond_events_batch)?
+                }
+                "births" => t.push_rows(&mut w.births, take(&mut o.births), last, tables::births_batch)?,
+                "deaths" => t.push_rows(&mut w.deaths, take(&mut o.deaths), last, tables::deaths_batch)?,
+                "metrics" => t.push_rows(&mut w.metrics, take(&mut o.metrics), last, tables::metrics_batch)?,
+                "interventions" => {
+                    t.push_rows(&mut w.interventions, take(&mut o.interventions), last, tables::interventions_batch)?
+                }
+                "network" => t.push_rows(&mut w.network, take(&mut o.network), last, tables::network_batch)?,
                 _ => {}
             }
         }
@@ -244,7 +275,7 @@ impl DatasetWriter {
 
     /// Writes what is left, closes each file, syncs it and renames it to its final name.
     pub fn finish(mut self) -> Result<Vec<(String, TableSummary)>, IoError> {
-        self.flush(true)?;
+        self.push(Output::default(), true)?;
         let mut summaries = Vec::with_capacity(self.tables.len());
         for mut table in self.tables {
             let file = table
@@ -267,13 +298,14 @@ mod tests {
     use arrow_array::types::{Float32Type, UInt64Type};
     use bondsim_engine::output::NetworkRow;
     use bondsim_model::BondKind;
+    use bytes::Bytes;
     use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
     use super::*;
 
-    /// Writes `rows` as a run's network table, handed over in slices as a snapshot drains, and
-    /// returns the file's row-group sizes and its `agent_a` and `strength` columns.
-    fn write_network(rows: &[NetworkRow]) -> (Vec<usize>, Vec<u64>, Vec<f32>) {
+    /// Writes `rows` as a run's network table, handed over in pieces of the given sizes (in turn,
+    /// over and over) as a snapshot drains, and returns the file's bytes.
+    fn network_file(rows: &[NetworkRow], pieces: &[usize]) -> Vec<u8> {
         let dir = tempfile::tempdir().expect("temp dir");
         let meta = RunMeta {
             run_id: "t".into(),
@@ -283,15 +315,23 @@ mod tests {
             tick_days: 7.0,
         };
         let mut writer = DatasetWriter::create(dir.path(), &meta, 0).expect("writer");
-        for slice in rows.chunks(100_000) {
-            writer.write(Output { network: slice.to_vec(), ..Output::default() }).expect("write");
+        let (mut start, mut piece) = (0, pieces.iter().cycle());
+        while start < rows.len() {
+            let end = (start + piece.next().expect("cycled")).min(rows.len());
+            writer.write(Output { network: rows[start..end].to_vec(), ..Output::default() }).expect("write");
+            start = end;
         }
         let summaries = writer.finish().expect("finish");
         let (_, network) = summaries.iter().find(|(table, _)| table == "network").expect("network table");
         assert_eq!(network.rows, rows.len() as u64);
+        fs::read(dir.path().join(&network.path)).expect("file")
+    }
+
+    /// Writes `rows` as a run's network table, handed over in slices as a snapshot drains, and
+    /// returns the file's row-group sizes and its `agent_a` and `strength` columns.
+    fn write_network(rows: &[NetworkRow]) -> (Vec<usize>, Vec<u64>, Vec<f32>) {
         let reader =
-            ParquetRecordBatchReaderBuilder::try_new(File::open(dir.path().join(&network.path)).expect("file"))
-                .expect("parquet");
+            ParquetRecordBatchReaderBuilder::try_new(Bytes::from(network_file(rows, &[100_000]))).expect("parquet");
         let groups = reader.metadata().row_groups().iter().map(|g| g.num_rows() as usize).collect();
         let (mut ids, mut strengths) = (Vec::new(), Vec::new());
         for batch in reader.build().expect("reader") {
@@ -301,6 +341,10 @@ mod tests {
                 .extend(batch.column_by_name("strength").expect("strength").as_primitive::<Float32Type>().values());
         }
         (groups, ids, strengths)
+    }
+
+    fn noise(i: u64) -> u64 {
+        i.wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(29)
     }
 
     /// Row `i`; with a non-zero `noise`, most columns carry bits that do not compress.
@@ -321,6 +365,18 @@ mod tests {
     }
 
     #[test]
+    fn the_file_is_the_same_however_the_rows_arrive() {
+        // Rows that do not compress, so that row groups close at the byte limit: on the batch
+        // that crosses it, so a batch boundary that moved would move a row group's end.
+        let rows: Vec<NetworkRow> = (0..24 * BATCH_ROWS as u64 + 777).map(|i| row(i, noise(i))).collect();
+        let whole = network_file(&rows, &[rows.len()]);
+        for pieces in [&[1][..], &[BATCH_ROWS - 1], &[BATCH_ROWS], &[BATCH_ROWS + 1, 5, 2 * BATCH_ROWS], &[333, 20_000]]
+        {
+            assert!(network_file(&rows, pieces) == whole, "pieces {pieces:?}");
+        }
+    }
+
+    #[test]
     fn a_table_past_the_row_limit_is_split_into_full_row_groups_and_keeps_every_row_in_order() {
         let rows: Vec<NetworkRow> = (0..ROW_GROUP_ROWS as u64 + 1_000).map(|i| row(i, 0)).collect();
         let (groups, ids, strengths) = write_network(&rows);
@@ -333,7 +389,6 @@ mod tests {
     fn rows_that_encode_large_close_their_row_group_at_the_byte_limit_on_a_batch_boundary() {
         // Values that do not compress: about 60 encoded bytes a row, so 16 MiB come well
         // before 1,048,576 rows.
-        let noise = |i: u64| i.wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(29);
         let rows: Vec<NetworkRow> = (0..ROW_GROUP_ROWS as u64).map(|i| row(i, noise(i))).collect();
         let (groups, ids, strengths) = write_network(&rows);
         assert!(groups.len() >= 2, "split by bytes: {groups:?}");
