@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arrow_array::RecordBatch;
-use arrow_schema::{DataType, SchemaRef};
+use arrow_schema::SchemaRef;
 use bondsim_engine::Output;
 use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_writer::{ArrowColumnChunk, ArrowColumnWriter, ArrowRowGroupWriterFactory, compute_leaves};
@@ -202,16 +202,16 @@ impl DatasetWriter {
             let temp_path = dir.join(&temp_name);
             let file = File::create(&temp_path).map_err(|e| IoError::io(&temp_path, e))?;
             let schema = tables::schema(name).expect("known table");
-            // Dictionary encoding for the category columns only: on levels and ids (nearly all
-            // values distinct) it is tried and abandoned at every row group, which cost a sixth
-            // of a snapshot's writing time and made the files larger.
+            // Dictionary encoding only for the columns `tables::dictionary_encoded` names: on
+            // levels and ids (nearly all values distinct) it is tried and abandoned at every row
+            // group, which cost a sixth of a snapshot's writing time and made the files larger.
             let mut props = WriterProperties::builder()
                 // Level 1: each column writer holds a compression context while its row group is
                 // open, and level 3's are larger (1M agents: about 20 MB more at the peak) for
                 // files under 1 % smaller.
                 .set_compression(Compression::ZSTD(ZstdLevel::try_new(1).expect("valid level")))
                 .set_dictionary_enabled(false);
-            for column in schema.fields().iter().filter(|f| matches!(f.data_type(), DataType::Dictionary(..))) {
+            for column in schema.fields().iter().filter(|f| tables::dictionary_encoded(name, f)) {
                 props = props.set_column_dictionary_enabled(ColumnPath::from(column.name().as_str()), true);
             }
             let props = props
@@ -374,6 +374,22 @@ mod tests {
         {
             assert!(network_file(&rows, pieces) == whole, "pieces {pieces:?}");
         }
+    }
+
+    #[test]
+    fn the_columns_named_for_it_are_dictionary_encoded_and_the_others_are_not() {
+        let rows: Vec<NetworkRow> = (0..BATCH_ROWS as u64).map(|i| row(i, i % 7)).collect();
+        let reader =
+            ParquetRecordBatchReaderBuilder::try_new(Bytes::from(network_file(&rows, &[BATCH_ROWS]))).expect("parquet");
+        let schema = tables::network_schema();
+        for (field, chunk) in schema.fields().iter().zip(reader.metadata().row_group(0).columns()) {
+            let dictionary = chunk.dictionary_page_offset().is_some();
+            assert_eq!(dictionary, tables::dictionary_encoded("network", field), "{}", field.name());
+        }
+        assert!(tables::dictionary_encoded("network", schema.field_with_name("tick").expect("tick")));
+        assert!(!tables::dictionary_encoded("network", schema.field_with_name("agent_b").expect("agent_b")));
+        let metrics = tables::metrics_schema();
+        assert!(!tables::dictionary_encoded("metrics", metrics.field_with_name("tick").expect("tick")));
     }
 
     #[test]
