@@ -4,8 +4,9 @@
 //! ticks per second, peak resident memory per agent, output bytes and Parquet bytes per agent
 //! snapshot row; then the 100,000 run again without snapshots (`record.agents_every_ticks = 0`),
 //! which gives the share of run time that recording snapshots costs. The 10k run is made five
-//! times and the 100k runs at 2 threads three times each; the table shows the run of median wall
-//! time (all wall times go to stderr). `BONDSIM_SCALE=10k,100k`
+//! times and the 100k runs three times each; the table shows the run of median wall time (all
+//! wall times go to stderr), and the 100k runs at 2 threads and at 1, made one after the other in
+//! each round, give the speed-up of the second thread round by round. `BONDSIM_SCALE=10k,100k`
 //! runs a subset; `BONDSIM_BIN=target/release-lto/bondsim` measures the link-time optimised
 //! build (`cargo build --profile release-lto`) instead of the release build. The 1M run takes
 //! about 3.5 minutes and 1.5 GB on the 2-core machine.
@@ -31,7 +32,7 @@ const CASES: &[Case] = &[
     Case { label: "10k", config: "configs/bench-10k.toml", threads: 2, snapshots: true, runs: 5 },
     Case { label: "100k", config: "configs/bench-100k.toml", threads: 2, snapshots: true, runs: 3 },
     Case { label: "100k", config: "configs/bench-100k.toml", threads: 2, snapshots: false, runs: 3 },
-    Case { label: "100k", config: "configs/bench-100k.toml", threads: 1, snapshots: true, runs: 1 },
+    Case { label: "100k", config: "configs/bench-100k.toml", threads: 1, snapshots: true, runs: 3 },
     Case { label: "1m", config: "configs/bench-1m.toml", threads: 2, snapshots: true, runs: 1 },
 ];
 
@@ -106,6 +107,18 @@ fn main() {
             manifests.push(json(&out.join("manifest.json")));
         }
     }
+    // The second thread's speed-up at 100k with snapshots, round by round: each round's runs at
+    // 2 threads and at 1 were made one after the other, so the machine's drift between rounds
+    // does not enter a round's ratio.
+    let walls_of = |name: &str| {
+        selected.iter().zip(&runs).find(|(case, _)| name_of(case) == name).map(|(_, manifests)| {
+            manifests.iter().map(|m| m["wall_seconds"].as_f64().unwrap_or(f64::NAN)).collect::<Vec<f64>>()
+        })
+    };
+    let speedup = walls_of("100k-2t").zip(walls_of("100k-1t")).map(|(two, one)| {
+        let ratios: Vec<f64> = two.iter().zip(&one).map(|(t2, t1)| t1 / t2).collect();
+        (ratios, median(&one) / median(&two))
+    });
     // Per case, its median run's seconds per phase (the manifest's `phase_seconds`).
     let mut phase_columns: Vec<PhaseColumn> = Vec::new();
     for (case, mut manifests) in selected.into_iter().zip(runs) {
@@ -176,12 +189,26 @@ fn main() {
             "\nRecording at 100k, 2 threads, timed inside the median runs: writing the output {with:.1} % of the run with snapshots (every {SNAPSHOT_EVERY} ticks), {without:.1} % without"
         );
     }
+    if let Some((ratios, of_medians)) = speedup {
+        let ratios: Vec<String> = ratios.iter().map(|r| format!("{r:.2}×")).collect();
+        println!(
+            "Two threads against one at 100k with snapshots: {} in the rounds, {of_medians:.2}× between the median runs",
+            ratios.join(", ")
+        );
+    }
     if let (Some(with), Some(without)) = (with_snapshots, without) {
         println!(
             "Recording snapshots at 100k, 2 threads, by the difference of the medians: {:.1} % of run time ({with:.1} s with, {without:.1} s without)",
             100.0 * (with - without) / with
         );
     }
+}
+
+/// The median of `values` (the upper one of an even count, as the table's median run).
+fn median(values: &[f64]) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    sorted.get(sorted.len() / 2).copied().unwrap_or(f64::NAN)
 }
 
 /// A case's median run: its ticks, wall seconds and seconds per phase.
