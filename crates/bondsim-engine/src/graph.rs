@@ -241,20 +241,22 @@ impl SocialGraph {
     /// [0, 1)): people are introduced through their closer bonds. The neighbour is its other end
     /// ([`Self::other_end`], a read the caller can make together with others).
     pub fn bond_by_strength(&self, node: NodeIndex, u: f64) -> Option<EdgeIndex> {
-        let bonds =
-            self.bonds_of(node).iter().filter_map(|&e| self.bonds[e.index()].map(|b| (f64::from(b.state.strength), e)));
+        let bonds = self.bonds_of(node).iter().filter_map(|&e| self.bonds[e.index()].map(|b| (b.state.strength, e)));
         // The bonds are read once (they sit at random places) into a copy on the stack, and the
-        // draw walks the copy twice; more bonds than it holds are walked in place.
-        let mut copy = [(0.0, EdgeIndex::end()); 48];
+        // draw walks the copy twice; more bonds than it holds are walked in place. The copy holds
+        // the strength as stored (single precision) and the slot, 8 bytes an entry, since it is
+        // set afresh at every draw (two for each encounter through a friend).
+        let mut copy = [(0.0f32, EdgeIndex::end()); 48];
+        let widen = |(strength, e): (f32, EdgeIndex)| (f64::from(strength), e);
         if self.degree(node) <= copy.len() {
             let mut n = 0;
             for (slot, bond) in copy.iter_mut().zip(bonds) {
                 *slot = bond;
                 n += 1;
             }
-            draw_by_weight(copy[..n].iter().copied(), u)
+            draw_by_weight(copy[..n].iter().copied().map(widen), u)
         } else {
-            draw_by_weight(bonds, u)
+            draw_by_weight(bonds.map(widen), u)
         }
     }
 
