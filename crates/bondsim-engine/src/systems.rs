@@ -760,7 +760,7 @@ pub fn share_contact_time(
                 let novelty = novelty.get(age_ticks).copied().unwrap_or_else(|| {
                     rules::novelty((clock.tick - i64::from(b.state.formed_tick)) as f64 * clock.dt_years, p)
                 });
-                rules::contact_weight_with_novelty(b.state.kind, f64::from(b.state.strength), novelty) as f32
+                rules::contact_weight(b.state.kind, f64::from(b.state.strength), novelty) as f32
             });
             BondWord::weight(weight)
         })

@@ -122,23 +122,18 @@ impl BondRates {
 
 /// Claims 3, 4 and 6: the share of an agent's contact time a bond asks for. It rises with the
 /// bond's strength and kind (attachment figures first), so time goes to the strongest bonds and
-/// a few become close; a new bond also asks for time while it is new (dopamine's response to
-/// novelty), so that it can turn out to be rewarding.
+/// a few become close; a new bond also asks for time while it is new ([`novelty`]: dopamine's
+/// response to novelty, a function of the bond's age that the engine tabulates), so that it can
+/// turn out to be rewarding.
 #[inline]
-pub fn contact_weight(kind: BondKind, strength: f64, bond_age_years: f64, p: &BondParams) -> f64 {
-    contact_weight_with_novelty(kind, strength, novelty(bond_age_years, p))
+pub fn contact_weight(kind: BondKind, strength: f64, novelty: f64) -> f64 {
+    kind.closeness_weight() * (0.1 + strength) + novelty
 }
 
 /// The novelty part of a bond's contact weight, fading with the bond's age.
 #[inline]
 pub fn novelty(bond_age_years: f64, p: &BondParams) -> f64 {
     p.novelty_weight * (-bond_age_years / p.novelty_years).exp()
-}
-
-/// [`contact_weight`] with its novelty part given (the engine tabulates it by bond age).
-#[inline]
-pub fn contact_weight_with_novelty(kind: BondKind, strength: f64, novelty: f64) -> f64 {
-    kind.closeness_weight() * (0.1 + strength) + novelty
 }
 
 /// Claim 3 (selective): chosen bonds are classed by strength into the Dunbar-like layers.
@@ -561,12 +556,13 @@ mod tests {
     #[test]
     fn time_goes_to_strong_bonds_and_to_new_ones() {
         let p = BondParams::default();
-        let weak_old = contact_weight(BondKind::Acquaintance, 0.1, 5.0, &p);
-        let strong_old = contact_weight(BondKind::CloseFriend, 0.7, 5.0, &p);
-        let new = contact_weight(BondKind::Acquaintance, 0.1, 0.0, &p);
+        let weight = |kind, strength, age_years| contact_weight(kind, strength, novelty(age_years, &p));
+        let weak_old = weight(BondKind::Acquaintance, 0.1, 5.0);
+        let strong_old = weight(BondKind::CloseFriend, 0.7, 5.0);
+        let new = weight(BondKind::Acquaintance, 0.1, 0.0);
         assert!(strong_old > 5.0 * weak_old);
         assert!(new > 5.0 * weak_old);
-        assert!((contact_weight(BondKind::Acquaintance, 0.1, 3.0, &p) - weak_old).abs() < 1e-3);
+        assert!((weight(BondKind::Acquaintance, 0.1, 3.0) - weak_old).abs() < 1e-3);
     }
 
     #[test]
