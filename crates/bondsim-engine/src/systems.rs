@@ -1549,14 +1549,13 @@ fn bond_summary(graph: &SocialGraph, node: NodeIndex) -> (u32, u32, Option<EdgeI
     (edges.len() as u32, close, partner)
 }
 
-fn partner_of(graph: &SocialGraph, node: NodeIndex) -> Option<(NodeIndex, f64, u64)> {
-    graph.bonds_of(node).iter().find_map(|&e| {
-        let bond = graph.bonds[e.index()]?;
-        (bond.state.kind == BondKind::Romantic).then(|| {
-            let other = graph.other_end(e, node);
-            (other, f64::from(bond.state.strength), graph.id(other))
-        })
-    })
+/// An agent's romantic partner and the strength of their bond, if it has one (the bond
+/// [`bond_summary`] finds).
+fn partner_of(graph: &SocialGraph, node: NodeIndex) -> Option<(NodeIndex, f64)> {
+    let (_, _, edge) = bond_summary(graph, node);
+    let edge = edge?;
+    let bond = graph.bonds[edge.index()]?;
+    Some((graph.other_end(edge, node), f64::from(bond.state.strength)))
 }
 
 /// Births to partnered women of fertile age, spaced; the newborn is bonded to both parents and
@@ -1596,7 +1595,7 @@ pub fn apply_births(world: &mut World) {
 }
 
 fn give_birth(world: &mut World, mother: Member, params: &bondsim_model::Params, clock: Clock) {
-    let Some((father_node, partner_strength, _)) = partner_of(world.resource::<SocialGraph>(), mother.node) else {
+    let Some((father_node, partner_strength)) = partner_of(world.resource::<SocialGraph>(), mother.node) else {
         return;
     };
     let father_entity = world.resource::<SocialGraph>().entity(father_node);
