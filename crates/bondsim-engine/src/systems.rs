@@ -301,7 +301,7 @@ const AHEAD_BONDS: usize = 16;
 const AHEAD_AGENTS: usize = 2;
 
 /// Bonds per block of the learning pass's stages (`learn_from_contact`).
-const LEARN_BLOCK: usize = 64;
+const LEARN_BLOCK: usize = rules::LEARN_BLOCK;
 
 /// Asks for the entries of `table` (indexed by edge slot: the bonds, or their words) that the
 /// bonds of `node` will read (none past the last node): they sit at random places.
@@ -806,12 +806,14 @@ pub fn learn_from_contact(
     bonds.par_chunks_mut(LEARN_BLOCK).zip(words.par_chunks_mut(LEARN_BLOCK)).enumerate().for_each(
         |(block, (bonds, words))| {
             let first = block * LEARN_BLOCK;
-            // A block of bonds in three stages, so that the processor overlaps the bonds' chains
-            // of arithmetic: the contact hours from both partners' offers, then the two curves
-            // (the block's at once, in vectors), then the rest. The same arithmetic, bond by
+            // A block of bonds in stages, so that the processor overlaps the bonds' chains of
+            // arithmetic and computes them in its vectors: the contact hours from both partners'
+            // offers, with the partners' levels copied field by field into the block; then the
+            // two curves and the rules of synchrony, reward and learning (the block's at once,
+            // `rules::learn_block`); then the results written back. The same arithmetic, bond by
             // bond, as one loop.
             let mut hours_per_week = [0.0f64; LEARN_BLOCK];
-            let mut pairs = [(NodeIndex::end(), NodeIndex::end()); LEARN_BLOCK];
+            let mut learning = rules::LearnBlock::default();
             for (i, (bond, word)) in bonds.iter().zip(words.iter_mut()).enumerate() {
                 let edge = first + i;
                 // The bonds are in the order of their `a` ends (`SocialGraph::renumber`), so the
@@ -820,52 +822,41 @@ pub fn learn_from_contact(
                     prefetch(&slots[ahead.index()]);
                     prefetch(&weight_sums[ahead.index()]);
                 }
-                if bond.is_none() {
-                    continue;
-                }
+                let Some(bond) = bond else { continue };
                 let (node_a, node_b) = ends.of(edge);
-                pairs[i] = (node_a, node_b);
                 let (a, b) = (&slots[node_a.index()], &slots[node_b.index()]);
                 let w = f64::from(word.as_weight());
                 *word = BondWord::ends(node_a, node_b);
                 let offer_a = a.budget_hours_per_week() * w / weight_sums[node_a.index()];
                 let offer_b = b.budget_hours_per_week() * w / weight_sums[node_b.index()];
                 hours_per_week[i] = offer_a.min(offer_b);
-            }
-            // Computed in double precision, stored in single (`BondState`); the two curves of
-            // the block at once, in the processor's vectors (the same bits as one at a time).
-            let mut familiarity = [0.0f64; LEARN_BLOCK];
-            for (i, bond) in bonds.iter().enumerate() {
-                if let Some(bond) = bond {
-                    familiarity[i] = f64::from(bond.state.total_contact_hours);
+                for (side, row) in [a, b].into_iter().enumerate() {
+                    learning.avoidance[side][i] = row.avoidance;
+                    learning.cortisol[side][i] = row.cortisol;
+                    learning.disorganisation[side][i] = row.disorganisation;
+                    learning.receptor_density[side][i] = row.receptor_density;
                 }
+                learning.familiarity[i] = f64::from(bond.state.total_contact_hours);
+                (learning.value[i], learning.strength[i]) = (bond.state.value, bond.state.strength);
             }
-            rules::familiarities(&mut familiarity, p);
-            let mut saturation = hours_per_week;
-            rules::contact_saturations(&mut saturation, p);
+            // Computed in double precision, stored in single (`BondState`).
+            rules::familiarities(&mut learning.familiarity, p);
+            learning.contact = hours_per_week;
+            rules::contact_saturations(&mut learning.contact, p);
+            rules::learn_block(&mut learning, &rates);
             for (i, bond) in bonds.iter_mut().enumerate() {
                 let Some(bond) = bond else { continue };
-                let (node_a, node_b) = pairs[i];
-                let (a, b) = (&slots[node_a.index()], &slots[node_b.index()]);
                 let contact_hours = hours_per_week[i] * clock.weeks_per_tick;
-                let synchrony = rules::synchrony(
-                    [a.avoidance(), b.avoidance()],
-                    [a.cortisol(), b.cortisol()],
-                    [a.disorganisation(), b.disorganisation()],
-                    familiarity[i],
-                );
-                let reward =
-                    rules::contact_reward(saturation[i], synchrony, [a.receptor_density(), b.receptor_density()]);
                 bond.state.contact_hours = contact_hours as f32;
-                bond.state.synchrony = synchrony as f32;
-                rules::learn_bond(&mut bond.state, reward, &rates);
+                bond.state.synchrony = learning.synchrony[i] as f32;
+                (bond.state.value, bond.state.strength) = (learning.value[i], learning.strength[i]);
                 // Chosen bonds move between layers by strength; kin and partners keep their kind
                 // (a select, not a branch: kinds are mixed at random along the table).
                 let layer = rules::chosen_kind(f64::from(bond.state.strength), p);
                 bond.state.kind = if bond.state.kind.is_chosen() { layer } else { bond.state.kind };
                 let total_contact_hours = f64::from(bond.state.total_contact_hours);
                 bond.state.total_contact_hours = (total_contact_hours + contact_hours) as f32;
-                bond.reward = reward as f32;
+                bond.reward = learning.reward[i] as f32;
             }
         },
     );

@@ -4,6 +4,7 @@
 use crate::params::{BondParams, CaregivingParams, DevelopmentParams, LifeParams, NeuroParams, StressParams, per_tick};
 use crate::saturation::saturations;
 use crate::state::{BondKind, BondState, Category, WorkingModel};
+use multiversion::multiversion;
 
 /// Clamp to [0, 1]; NaN is a bug upstream and is not hidden here (it stays NaN for tests to catch).
 #[inline]
@@ -91,14 +92,87 @@ pub fn contact_reward(contact: f64, synchrony: f64, receptor_density: [f64; 2]) 
 /// reward-prediction error.
 #[inline]
 pub fn learn_bond(bond: &mut BondState, reward: f64, rates: &BondRates) -> f64 {
-    // Computed in double precision, stored in single (`BondState`).
-    let value = f64::from(bond.value);
+    let (value, strength, rpe) = learn(bond.value, bond.strength, reward, rates);
+    (bond.value, bond.strength) = (value, strength);
+    rpe
+}
+
+/// [`learn_bond`] on a bond's value and strength as stored: the new value and strength, and the
+/// reward-prediction error. Computed in double precision, stored in single (`BondState`).
+#[inline(always)]
+fn learn(value: f32, strength: f32, reward: f64, rates: &BondRates) -> (f32, f32, f64) {
+    let value = f64::from(value);
     let rpe = reward - value;
     let rate = if rpe > 0.0 { rates.learning } else { rates.extinction };
     let value = unit(value + rate * rpe);
-    bond.value = value as f32;
-    bond.strength = unit(relax(f64::from(bond.strength), value, rates.consolidation)) as f32;
-    rpe
+    let strength = unit(relax(f64::from(strength), value, rates.consolidation));
+    (value as f32, strength as f32, rpe)
+}
+
+/// Bonds per block of [`learn_block`].
+pub const LEARN_BLOCK: usize = 64;
+
+/// A block of bonds' inputs to [`synchrony`], [`contact_reward`] and [`learn_bond`], field by
+/// field (a structure of arrays), so that [`learn_block`] computes the whole block in the
+/// processor's vectors. Each pair holds the bond's two partners' levels as the engine's agent view
+/// keeps them (single precision); a slot the engine leaves unset is computed and not read.
+#[derive(Debug, Clone)]
+pub struct LearnBlock {
+    pub avoidance: [[f32; LEARN_BLOCK]; 2],
+    pub cortisol: [[f32; LEARN_BLOCK]; 2],
+    pub disorganisation: [[f32; LEARN_BLOCK]; 2],
+    pub receptor_density: [[f32; LEARN_BLOCK]; 2],
+    /// The familiarity curve of each bond ([`familiarities`]).
+    pub familiarity: [f64; LEARN_BLOCK],
+    /// The contact part of each bond's reward ([`contact_saturations`]).
+    pub contact: [f64; LEARN_BLOCK],
+    /// Each bond's value and strength as stored: read, then the learnt ones written back.
+    pub value: [f32; LEARN_BLOCK],
+    pub strength: [f32; LEARN_BLOCK],
+    /// Written: each bond's synchrony and reward.
+    pub synchrony: [f64; LEARN_BLOCK],
+    pub reward: [f64; LEARN_BLOCK],
+}
+
+impl Default for LearnBlock {
+    fn default() -> Self {
+        let (pair, wide, narrow) = ([[0.0; LEARN_BLOCK]; 2], [0.0; LEARN_BLOCK], [0.0; LEARN_BLOCK]);
+        Self {
+            avoidance: pair,
+            cortisol: pair,
+            disorganisation: pair,
+            receptor_density: pair,
+            familiarity: wide,
+            contact: wide,
+            value: narrow,
+            strength: narrow,
+            synchrony: wide,
+            reward: wide,
+        }
+    }
+}
+
+/// [`synchrony`], [`contact_reward`] and [`learn_bond`] for every bond of a block, after the two
+/// curves ([`familiarities`], [`contact_saturations`]), with the same bits as bond by bond (a
+/// test checks it). The code for AVX-512 and for AVX2 is compiled alongside the generic code and
+/// chosen when the program runs, as for [`saturations`]; Rust neither fuses nor reorders
+/// floating-point operations, so every version gives the same bits.
+#[multiversion(targets("x86_64+avx512f+avx512vl+avx512dq", "x86_64+avx2+fma", "aarch64+neon"))]
+pub fn learn_block(block: &mut LearnBlock, rates: &BondRates) {
+    for i in 0..LEARN_BLOCK {
+        let pair = |levels: &[[f32; LEARN_BLOCK]; 2]| [f64::from(levels[0][i]), f64::from(levels[1][i])];
+        let synchrony = synchrony(
+            pair(&block.avoidance),
+            pair(&block.cortisol),
+            pair(&block.disorganisation),
+            block.familiarity[i],
+        );
+        let reward = contact_reward(block.contact[i], synchrony, pair(&block.receptor_density));
+        let (value, strength, _) = learn(block.value[i], block.strength[i], reward, rates);
+        (block.value[i], block.strength[i]) = (value, strength);
+        block.synchrony[i] = synchrony;
+        block.reward[i] = reward;
+    }
 }
 
 /// The per-tick fractions of bond learning, computed once per tick rather than per bond.
@@ -532,6 +606,52 @@ mod tests {
         let p = NeuroParams::default();
         let drive = one(8.0, |v| oxytocin_drives(v, &p));
         assert!(oxytocin_target(drive, 0.9, &p) > oxytocin_target(drive, 0.3, &p) + 0.1);
+    }
+
+    #[test]
+    fn the_learning_block_gives_the_bits_of_the_rules_bond_by_bond() {
+        let p = BondParams::default();
+        let rates = BondRates::new(&p, WEEK);
+        // A deterministic spread over [0, 1] (an LCG's top bits).
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut unit_draw = move || {
+            state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            (state >> 11) as f64 / (1u64 << 53) as f64
+        };
+        for _ in 0..200 {
+            let mut block = LearnBlock::default();
+            for i in 0..LEARN_BLOCK {
+                for side in 0..2 {
+                    block.avoidance[side][i] = unit_draw() as f32;
+                    block.cortisol[side][i] = unit_draw() as f32;
+                    block.disorganisation[side][i] = (0.5 * unit_draw()) as f32;
+                    block.receptor_density[side][i] = unit_draw() as f32;
+                }
+                block.familiarity[i] = unit_draw();
+                block.contact[i] = unit_draw();
+                // Values either side of the rewards, so that both learning rates are taken.
+                (block.value[i], block.strength[i]) = (unit_draw() as f32, unit_draw() as f32);
+            }
+            let before = block.clone();
+            learn_block(&mut block, &rates);
+            for i in 0..LEARN_BLOCK {
+                let pair = |levels: &[[f32; LEARN_BLOCK]; 2]| [f64::from(levels[0][i]), f64::from(levels[1][i])];
+                let sync = synchrony(
+                    pair(&before.avoidance),
+                    pair(&before.cortisol),
+                    pair(&before.disorganisation),
+                    before.familiarity[i],
+                );
+                let reward = contact_reward(before.contact[i], sync, pair(&before.receptor_density));
+                let mut bond = BondState::new(BondKind::Friend, 0.0, 0);
+                (bond.value, bond.strength) = (before.value[i], before.strength[i]);
+                learn_bond(&mut bond, reward, &rates);
+                assert_eq!(block.synchrony[i].to_bits(), sync.to_bits());
+                assert_eq!(block.reward[i].to_bits(), reward.to_bits());
+                assert_eq!(block.value[i].to_bits(), bond.value.to_bits());
+                assert_eq!(block.strength[i].to_bits(), bond.strength.to_bits());
+            }
+        }
     }
 
     #[test]
