@@ -866,8 +866,12 @@ pub fn learn_from_contact(
     let (graph, words, security) = (&*graph, &*words, &*per_node);
     field_slots.par_iter_mut().enumerate().for_each(|(node, slot)| {
         let ahead = NodeIndex::new(node + AHEAD_AGENTS);
-        prefetch_bonds_of(graph, ahead, &graph.bonds);
-        prefetch_bonds_of(graph, ahead, words);
+        for edge in graph.bonds_of(ahead) {
+            if let (Some(bond), Some(word)) = (graph.bonds.get(edge.index()), words.get(edge.index())) {
+                prefetch(bond);
+                prefetch(word);
+            }
+        }
         let me = NodeIndex::new(node);
         let mut sums = FieldSums::default();
         for edge in graph.bonds_of(me) {
