@@ -249,6 +249,10 @@ pub struct SocialField {
     /// Who could start a couple this tick, a byte per node, set by `break_and_partner` from the
     /// view and the slots.
     pub singles: Vec<Single>,
+    /// The bonds each agent lost to this tick's fates, by node, counted by `break_and_partner`
+    /// and added to the agent's `History` by `caregiving_and_development`, in parallel, instead
+    /// of a lookup by entity for both ends of each ended bond in the fates' serial pass.
+    pub bonds_lost: Vec<u32>,
 }
 
 /// Four bytes per edge slot with two uses in a tick, so that the second costs no memory: the
@@ -972,7 +976,6 @@ pub fn break_and_partner(
             }
         })
         .collect_into_vec(&mut field.singles);
-    let field = &*field;
     // Which bonds break, separate or become couples is decided for every bond in parallel (each
     // decision reads only its own bond, the agent view and the bond's own random stream); the
     // decisions are then applied in bond-index order, where a couple forms only if neither
@@ -1016,6 +1019,9 @@ pub fn break_and_partner(
             first
         });
     let mut partnered_now = vec![false; slots.len()];
+    let mut bonds_lost = std::mem::take(&mut field.bonds_lost);
+    bonds_lost.clear();
+    bonds_lost.resize(slots.len(), 0);
     for (i, &(slot, fate)) in fates.iter().enumerate() {
         prefetch_changes_ahead(&graph, i, |j| fates.get(j).and_then(|&(slot, _)| graph.ends_of(slot)));
         let Some(bond) = graph.bonds[slot] else { continue };
@@ -1057,16 +1063,16 @@ pub fn break_and_partner(
                 None
             }
         };
+        // The ended bond's age needs no update of the ends' `longest_bond_ticks`: the gather
+        // counted the bond, with the same age, in their slots' `longest_bond_ticks`, which
+        // `caregiving_and_development` takes into their histories this tick.
         if let Some(ended) = ended {
             for node in [ended.a, ended.b] {
-                if let Ok((_, mut history, _)) = agents.get_mut(graph.entity(node)) {
-                    history.bonds_lost += 1;
-                    history.longest_bond_ticks =
-                        history.longest_bond_ticks.max(ticks_i32(clock.tick - i64::from(ended.bond.state.formed_tick)));
-                }
+                bonds_lost[node.index()] += 1;
             }
         }
     }
+    field.bonds_lost = bonds_lost;
 }
 
 /// An agent's byte in `SocialField::singles`: not an unpartnered adult, or an unpartnered adult
@@ -1398,6 +1404,7 @@ fn develop(
         && wm.category() == Category::Secure;
     history.longest_bond_ticks = history.longest_bond_ticks.max(social.longest_bond_ticks);
     history.bonds_formed += social.new_bonds;
+    history.bonds_lost += field.bonds_lost.get(person.node.index()).copied().unwrap_or(0);
 }
 
 fn caregiving_received(social: &FieldSlot, orphan_care: f64) -> CaregivingReceived {
