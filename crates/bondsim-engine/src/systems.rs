@@ -1974,4 +1974,61 @@ mod tests {
             assert_eq!(gained, formed.get(id).copied().unwrap_or(0), "agent {id}");
         }
     }
+
+    /// Each living agent's `History::bonds_lost` counts the bonds it lost, as the bond events
+    /// record them (a break or a separation for both agents, counted by node in the fates' serial
+    /// pass and added by `caregiving_and_development`; a bereavement for the survivor), and its
+    /// `longest_bond_ticks` is at least the age of every bond it lost.
+    #[test]
+    fn each_agents_bonds_lost_counts_its_ended_bond_events() {
+        let settings = crate::Settings {
+            seed: 9,
+            population: 800,
+            tick_days: 7.0,
+            snapshot_every_ticks: 0,
+            threads: 2,
+            interventions: Vec::new(),
+        };
+        let mut sim = crate::Simulation::new(&settings, bondsim_model::Params::default()).expect("thread pool");
+        let losses = |sim: &mut crate::Simulation| -> std::collections::HashMap<u64, (u32, i32)> {
+            let mut agents = sim.world_mut().query::<(&Person, &History)>();
+            agents.iter(sim.world()).map(|(p, h)| (p.id, (h.bonds_lost, h.longest_bond_ticks))).collect()
+        };
+        let before = losses(&mut sim);
+        let mut lost = std::collections::HashMap::<u64, (u32, i64)>::new();
+        let mut count = |id: u64, age: i64| {
+            let entry = lost.entry(id).or_default();
+            *entry = (entry.0 + 1, entry.1.max(age));
+        };
+        let (mut fates, mut bereavements) = (0, 0);
+        for _ in 0..200 {
+            sim.step();
+            sim.drain_output(|rows| {
+                for e in &rows.bond_events {
+                    match e.event {
+                        BondEventKind::Broken | BondEventKind::Separated => {
+                            count(e.agent_a, e.bond_age_ticks);
+                            count(e.agent_b, e.bond_age_ticks);
+                            fates += 1;
+                        }
+                        // The survivor is `agent_a`; the one who died is gone.
+                        BondEventKind::Bereaved => {
+                            count(e.agent_a, e.bond_age_ticks);
+                            bereavements += 1;
+                        }
+                        _ => {}
+                    }
+                }
+                Ok::<(), ()>(())
+            })
+            .expect("no sink error");
+        }
+        assert!(fates > 1_000 && bereavements > 0, "{fates} bonds broken or separated, {bereavements} bereavements");
+        for (id, (count, longest)) in losses(&mut sim) {
+            let gained = count - before.get(&id).map_or(0, |b| b.0);
+            let (events, oldest) = lost.get(&id).copied().unwrap_or_default();
+            assert_eq!(gained, events, "agent {id}");
+            assert!(i64::from(longest) >= oldest, "agent {id}: longest bond {longest} ticks, lost one of {oldest}");
+        }
+    }
 }
