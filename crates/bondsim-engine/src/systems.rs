@@ -1928,6 +1928,19 @@ mod tests {
     }
 
     /// Each living agent's `History::bonds_formed` per id.
+    /// 800 founders at weekly ticks, on 2 threads, without snapshots.
+    fn small_population() -> crate::Simulation {
+        let settings = crate::Settings {
+            seed: 9,
+            population: 800,
+            tick_days: 7.0,
+            snapshot_every_ticks: 0,
+            threads: 2,
+            interventions: Vec::new(),
+        };
+        crate::Simulation::new(&settings, bondsim_model::Params::default()).expect("thread pool")
+    }
+
     fn bonds_formed(sim: &mut crate::Simulation) -> std::collections::HashMap<u64, u32> {
         let mut agents = sim.world_mut().query::<(&Person, &History)>();
         agents.iter(sim.world()).map(|(person, history)| (person.id, history.bonds_formed)).collect()
@@ -1938,15 +1951,7 @@ mod tests {
     /// a birth's parent–child bond for the parent (counted where the birth is given).
     #[test]
     fn each_agents_bonds_formed_counts_its_formed_bond_events() {
-        let settings = crate::Settings {
-            seed: 9,
-            population: 800,
-            tick_days: 7.0,
-            snapshot_every_ticks: 0,
-            threads: 2,
-            interventions: Vec::new(),
-        };
-        let mut sim = crate::Simulation::new(&settings, bondsim_model::Params::default()).expect("thread pool");
+        let mut sim = small_population();
         let before = bonds_formed(&mut sim);
         let mut formed = std::collections::HashMap::<u64, u32>::new();
         let (mut encounters, mut births) = (0, 0);
@@ -1981,15 +1986,7 @@ mod tests {
     /// `longest_bond_ticks` is at least the age of every bond it lost.
     #[test]
     fn each_agents_bonds_lost_counts_its_ended_bond_events() {
-        let settings = crate::Settings {
-            seed: 9,
-            population: 800,
-            tick_days: 7.0,
-            snapshot_every_ticks: 0,
-            threads: 2,
-            interventions: Vec::new(),
-        };
-        let mut sim = crate::Simulation::new(&settings, bondsim_model::Params::default()).expect("thread pool");
+        let mut sim = small_population();
         let losses = |sim: &mut crate::Simulation| -> std::collections::HashMap<u64, (u32, i32)> {
             let mut agents = sim.world_mut().query::<(&Person, &History)>();
             agents.iter(sim.world()).map(|(p, h)| (p.id, (h.bonds_lost, h.longest_bond_ticks))).collect()
