@@ -3,7 +3,7 @@
 
 use crate::params::{BondParams, CaregivingParams, DevelopmentParams, LifeParams, NeuroParams, StressParams, per_tick};
 use crate::saturation::saturations;
-use crate::state::{BondKind, BondState, Category, WorkingModel};
+use crate::state::{BondKind, Category, WorkingModel};
 use multiversion::multiversion;
 
 /// Clamp to [0, 1]; NaN is a bug upstream and is not hidden here (it stays NaN for tests to catch).
@@ -88,19 +88,12 @@ pub fn contact_reward(contact: f64, synchrony: f64, receptor_density: [f64; 2]) 
 
 /// Claim 6 and claim 3: reward-prediction-error learning of a bond's value, and strength
 /// consolidating toward value. Value rises fast on positive errors and falls slowly on negative
-/// ones, so bonds are partner-specific (each has its own value) and enduring. Returns the
-/// reward-prediction error.
-#[inline]
-pub fn learn_bond(bond: &mut BondState, reward: f64, rates: &BondRates) -> f64 {
-    let (value, strength, rpe) = learn(bond.value, bond.strength, reward, rates);
-    (bond.value, bond.strength) = (value, strength);
-    rpe
-}
-
-/// [`learn_bond`] on a bond's value and strength as stored: the new value and strength, and the
-/// reward-prediction error. Computed in double precision, stored in single (`BondState`).
+/// ones, so bonds are partner-specific (each has its own value) and enduring. Takes the bond's
+/// value and strength as stored and gives the new ones, with the reward-prediction error;
+/// computed in double precision, stored in single (`BondState`). The learning pass takes it for
+/// a block of bonds at once ([`learn_block`]).
 #[inline(always)]
-fn learn(value: f32, strength: f32, reward: f64, rates: &BondRates) -> (f32, f32, f64) {
+pub fn learn_bond(value: f32, strength: f32, reward: f64, rates: &BondRates) -> (f32, f32, f64) {
     let value = f64::from(value);
     let rpe = reward - value;
     let rate = if rpe > 0.0 { rates.learning } else { rates.extinction };
@@ -168,7 +161,7 @@ pub fn learn_block(block: &mut LearnBlock, rates: &BondRates) {
             block.familiarity[i],
         );
         let reward = contact_reward(block.contact[i], synchrony, pair(&block.receptor_density));
-        let (value, strength, _) = learn(block.value[i], block.strength[i], reward, rates);
+        let (value, strength, _) = learn_bond(block.value[i], block.strength[i], reward, rates);
         (block.value[i], block.strength[i]) = (value, strength);
         block.synchrony[i] = synchrony;
         block.reward[i] = reward;
@@ -536,6 +529,7 @@ mod tests {
     use super::*;
     use crate::params::Params;
     use crate::saturation::saturation;
+    use crate::state::BondState;
 
     const WEEK: f64 = 7.0 / 365.25;
 
@@ -643,13 +637,11 @@ mod tests {
                     before.familiarity[i],
                 );
                 let reward = contact_reward(before.contact[i], sync, pair(&before.receptor_density));
-                let mut bond = BondState::new(BondKind::Friend, 0.0, 0);
-                (bond.value, bond.strength) = (before.value[i], before.strength[i]);
-                learn_bond(&mut bond, reward, &rates);
+                let (value, strength, _) = learn_bond(before.value[i], before.strength[i], reward, &rates);
                 assert_eq!(block.synchrony[i].to_bits(), sync.to_bits());
                 assert_eq!(block.reward[i].to_bits(), reward.to_bits());
-                assert_eq!(block.value[i].to_bits(), bond.value.to_bits());
-                assert_eq!(block.strength[i].to_bits(), bond.strength.to_bits());
+                assert_eq!(block.value[i].to_bits(), value.to_bits());
+                assert_eq!(block.strength[i].to_bits(), strength.to_bits());
             }
         }
     }
@@ -658,15 +650,18 @@ mod tests {
     fn reward_prediction_error_builds_a_bond_that_then_decays_slowly() {
         let p = BondParams::default();
         let rates = BondRates::new(&p, WEEK);
-        let mut bond = BondState::new(BondKind::Acquaintance, 0.1, 0);
+        let bond = BondState::new(BondKind::Acquaintance, 0.1, 0);
+        let (mut value, mut strength) = (bond.value, bond.strength);
         for _ in 0..52 {
-            learn_bond(&mut bond, 0.6, &rates);
+            (value, strength, _) = learn_bond(value, strength, 0.6, &rates);
         }
-        assert!(bond.strength > 0.5, "a year of rewarding contact: {}", bond.strength);
-        let built = bond.strength;
+        assert!(strength > 0.5, "a year of rewarding contact: {strength}");
+        let built = strength;
         let mut weeks_to_halve = 0;
-        while bond.strength > built / 2.0 {
-            assert!(learn_bond(&mut bond, 0.0, &rates) < 0.0, "no reward is a negative prediction error");
+        while strength > built / 2.0 {
+            let rpe;
+            (value, strength, rpe) = learn_bond(value, strength, 0.0, &rates);
+            assert!(rpe < 0.0, "no reward is a negative prediction error");
             weeks_to_halve += 1;
         }
         // Extinction is slower than acquisition: the bond endures.
