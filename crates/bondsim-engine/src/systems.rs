@@ -956,7 +956,7 @@ pub fn break_and_partner(
     mut graph: ResMut<SocialGraph>,
     mut tally: ResMut<TickTally>,
     mut recorder: ResMut<Recorder>,
-    mut agents: Query<(&mut Physiology, &mut History, &mut Care)>,
+    mut agents: Query<(&mut Physiology, &mut Care)>,
 ) {
     let p = &params.0;
     let slots = &view.slots;
@@ -1034,7 +1034,7 @@ pub fn break_and_partner(
                 let ended = end_bond(&mut graph, edge, BondEventKind::Separated, clock.tick, &mut recorder, &mut tally);
                 // Losing a partner is a stress spike (claim 7), half that of a death.
                 for node in [a, b] {
-                    if let Ok((mut physiology, _, _)) = agents.get_mut(graph.entity(node)) {
+                    if let Ok((mut physiology, _)) = agents.get_mut(graph.entity(node)) {
                         physiology.0.cortisol = rules::unit(
                             physiology.0.cortisol + 0.5 * p.stress.bereavement_spike * f64::from(state.strength),
                         );
@@ -1176,7 +1176,7 @@ fn parents_separated(
     slots: &[AgentSlot],
     p: &bondsim_model::Params,
     clock: &Clock,
-    agents: &mut Query<(&mut Physiology, &mut History, &mut Care)>,
+    agents: &mut Query<(&mut Physiology, &mut Care)>,
 ) {
     let mut children: Vec<NodeIndex> = parents
         .iter()
@@ -1195,7 +1195,7 @@ fn parents_separated(
     children.sort_unstable();
     children.dedup();
     for child in children {
-        if let Ok((_, _, mut care)) = agents.get_mut(graph.entity(child)) {
+        if let Ok((_, mut care)) = agents.get_mut(graph.entity(child)) {
             rules::life_event(&mut care.experience, 0.5, &p.development);
         }
     }
@@ -1927,7 +1927,6 @@ mod tests {
         }
     }
 
-    /// Each living agent's `History::bonds_formed` per id.
     /// 800 founders at weekly ticks, on 2 threads, without snapshots.
     fn small_population() -> crate::Simulation {
         let settings = crate::Settings {
@@ -1941,9 +1940,22 @@ mod tests {
         crate::Simulation::new(&settings, bondsim_model::Params::default()).expect("thread pool")
     }
 
-    fn bonds_formed(sim: &mut crate::Simulation) -> std::collections::HashMap<u64, u32> {
+    /// Runs `ticks` ticks and hands every bond event they record to `event`, in order.
+    fn each_bond_event(sim: &mut crate::Simulation, ticks: usize, mut event: impl FnMut(&BondEventRow) + Send) {
+        for _ in 0..ticks {
+            sim.step();
+            sim.drain_output(|rows| {
+                rows.bond_events.iter().for_each(&mut event);
+                Ok::<(), ()>(())
+            })
+            .expect("no sink error");
+        }
+    }
+
+    /// Each living agent's `History`, by id.
+    fn histories(sim: &mut crate::Simulation) -> std::collections::HashMap<u64, History> {
         let mut agents = sim.world_mut().query::<(&Person, &History)>();
-        agents.iter(sim.world()).map(|(person, history)| (person.id, history.bonds_formed)).collect()
+        agents.iter(sim.world()).map(|(person, history)| (person.id, *history)).collect()
     }
 
     /// Each agent's `History::bonds_formed` counts the bonds it formed, as the bond events record
@@ -1952,31 +1964,26 @@ mod tests {
     #[test]
     fn each_agents_bonds_formed_counts_its_formed_bond_events() {
         let mut sim = small_population();
-        let before = bonds_formed(&mut sim);
+        let before = histories(&mut sim);
         let mut formed = std::collections::HashMap::<u64, u32>::new();
         let (mut encounters, mut births) = (0, 0);
-        for _ in 0..40 {
-            sim.step();
-            sim.drain_output(|rows| {
-                for e in rows.bond_events.iter().filter(|e| e.event == BondEventKind::Formed) {
-                    // `agent_a` has the smaller id: in a parent–child bond, the parent.
-                    *formed.entry(e.agent_a).or_default() += 1;
-                    if e.kind == BondKind::ParentChild {
-                        births += 1;
-                    } else {
-                        *formed.entry(e.agent_b).or_default() += 1;
-                        encounters += 1;
-                    }
-                }
-                Ok::<(), ()>(())
-            })
-            .expect("no sink error");
-        }
+        each_bond_event(&mut sim, 40, |e| {
+            if e.event != BondEventKind::Formed {
+                return;
+            }
+            // `agent_a` has the smaller id: in a parent–child bond, the parent.
+            *formed.entry(e.agent_a).or_default() += 1;
+            if e.kind == BondKind::ParentChild {
+                births += 1;
+            } else {
+                *formed.entry(e.agent_b).or_default() += 1;
+                encounters += 1;
+            }
+        });
         assert!(encounters > 1_000 && births > 0, "{encounters} encounters' bonds, {births} births' bonds");
-        let after = bonds_formed(&mut sim);
-        for (id, count) in &after {
-            let gained = count - before.get(id).copied().unwrap_or(0);
-            assert_eq!(gained, formed.get(id).copied().unwrap_or(0), "agent {id}");
+        for (id, history) in histories(&mut sim) {
+            let gained = history.bonds_formed - before.get(&id).map_or(0, |h| h.bonds_formed);
+            assert_eq!(gained, formed.get(&id).copied().unwrap_or(0), "agent {id}");
         }
     }
 
@@ -1987,45 +1994,33 @@ mod tests {
     #[test]
     fn each_agents_bonds_lost_counts_its_ended_bond_events() {
         let mut sim = small_population();
-        let losses = |sim: &mut crate::Simulation| -> std::collections::HashMap<u64, (u32, i32)> {
-            let mut agents = sim.world_mut().query::<(&Person, &History)>();
-            agents.iter(sim.world()).map(|(p, h)| (p.id, (h.bonds_lost, h.longest_bond_ticks))).collect()
-        };
-        let before = losses(&mut sim);
+        let before = histories(&mut sim);
         let mut lost = std::collections::HashMap::<u64, (u32, i64)>::new();
         let mut count = |id: u64, age: i64| {
             let entry = lost.entry(id).or_default();
             *entry = (entry.0 + 1, entry.1.max(age));
         };
         let (mut fates, mut bereavements) = (0, 0);
-        for _ in 0..200 {
-            sim.step();
-            sim.drain_output(|rows| {
-                for e in &rows.bond_events {
-                    match e.event {
-                        BondEventKind::Broken | BondEventKind::Separated => {
-                            count(e.agent_a, e.bond_age_ticks);
-                            count(e.agent_b, e.bond_age_ticks);
-                            fates += 1;
-                        }
-                        // The survivor is `agent_a`; the one who died is gone.
-                        BondEventKind::Bereaved => {
-                            count(e.agent_a, e.bond_age_ticks);
-                            bereavements += 1;
-                        }
-                        _ => {}
-                    }
-                }
-                Ok::<(), ()>(())
-            })
-            .expect("no sink error");
-        }
+        each_bond_event(&mut sim, 200, |e| match e.event {
+            BondEventKind::Broken | BondEventKind::Separated => {
+                count(e.agent_a, e.bond_age_ticks);
+                count(e.agent_b, e.bond_age_ticks);
+                fates += 1;
+            }
+            // The survivor is `agent_a`; the one who died is gone.
+            BondEventKind::Bereaved => {
+                count(e.agent_a, e.bond_age_ticks);
+                bereavements += 1;
+            }
+            _ => {}
+        });
         assert!(fates > 1_000 && bereavements > 0, "{fates} bonds broken or separated, {bereavements} bereavements");
-        for (id, (count, longest)) in losses(&mut sim) {
-            let gained = count - before.get(&id).map_or(0, |b| b.0);
+        for (id, history) in histories(&mut sim) {
+            let gained = history.bonds_lost - before.get(&id).map_or(0, |h| h.bonds_lost);
             let (events, oldest) = lost.get(&id).copied().unwrap_or_default();
             assert_eq!(gained, events, "agent {id}");
-            assert!(i64::from(longest) >= oldest, "agent {id}: longest bond {longest} ticks, lost one of {oldest}");
+            let longest = i64::from(history.longest_bond_ticks);
+            assert!(longest >= oldest, "agent {id}: longest bond {longest} ticks, lost one of {oldest}");
         }
     }
 }
