@@ -10,6 +10,7 @@
 //! result: readers see each node's list, in edge-index order.
 
 use petgraph::stable_graph::{EdgeIndex, NodeIndex};
+use rayon::prelude::*;
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 struct Run {
@@ -36,9 +37,9 @@ fn to_u32(n: usize) -> u32 {
 }
 
 impl Adjacency {
-    /// Lists of the given lengths, each with room to grow; fill them with [`Self::push`] in
-    /// ascending edge order.
-    pub(crate) fn with_degrees(degrees: &[usize]) -> Self {
+    /// Empty lists of the given lengths, laid out in node order, each with room to grow (filled
+    /// by `from_ends`; `compact` copies lists into them).
+    fn with_degrees(degrees: &[usize]) -> Self {
         let total: usize = degrees.iter().map(|&d| room(d)).sum();
         let mut entries = Vec::with_capacity(total);
         entries.resize(total, EdgeIndex::end());
@@ -52,6 +53,47 @@ impl Adjacency {
             })
             .collect();
         Self { entries, runs, unused: 0 }
+    }
+
+    /// The lists of nodes `0..node_bound` for the bonds whose ends `ends` holds by slot (a free
+    /// slot's ends are both `NodeIndex::end()`): each bond's slot in both its ends' lists, in
+    /// ascending order, each list with room to grow; the lists `with_degrees` and `push` give
+    /// slot by slot. Built in parallel over a range of nodes per thread: a range's lists are one
+    /// contiguous part of the flat vector, and its task walks all the ends (8 bytes a slot) and
+    /// counts, then places, the slots that touch its nodes, in slot order; so the lists do not
+    /// depend on the ranges.
+    pub(crate) fn from_ends(node_bound: usize, ends: &[[NodeIndex; 2]]) -> Self {
+        let per_range = node_bound.div_ceil(rayon::current_num_threads()).max(1);
+        // The nodes of `ends` in a range starting at `first` of `len` nodes, as offsets into it.
+        let in_range = move |first: usize, len: usize| {
+            ends.iter().enumerate().flat_map(move |(slot, pair)| {
+                pair.iter().filter_map(move |node| Some((slot, node.index().checked_sub(first).filter(|&i| i < len)?)))
+            })
+        };
+        let mut degrees = vec![0usize; node_bound];
+        degrees.par_chunks_mut(per_range).enumerate().for_each(|(k, degrees)| {
+            for (_, i) in in_range(k * per_range, degrees.len()) {
+                degrees[i] += 1;
+            }
+        });
+        let mut adjacency = Self::with_degrees(&degrees);
+        // Each range's runs and the part of the entries they cover.
+        let mut parts = Vec::new();
+        let (mut entries, mut at) = (&mut adjacency.entries[..], 0);
+        for (k, runs) in adjacency.runs.chunks_mut(per_range).enumerate() {
+            let end = runs.last().map_or(at, |r| (r.start + r.cap) as usize);
+            let (part, rest) = std::mem::take(&mut entries).split_at_mut(end - at);
+            parts.push((k * per_range, runs, part, at));
+            (entries, at) = (rest, end);
+        }
+        parts.into_par_iter().for_each(|(first, runs, entries, offset)| {
+            for (slot, i) in in_range(first, runs.len()) {
+                let run = &mut runs[i];
+                entries[run.start as usize - offset + run.len as usize] = EdgeIndex::new(slot);
+                run.len += 1;
+            }
+        });
+        adjacency
     }
 
     pub(crate) fn len(&self, node: NodeIndex) -> usize {
@@ -89,7 +131,9 @@ impl Adjacency {
         (0..self.runs.len()).map(NodeIndex::new)
     }
 
-    /// Appends `edge` to `node`'s list, which must stay ascending (building from a sorted table).
+    /// Appends `edge` to `node`'s list, which must stay ascending: the lists built slot by slot,
+    /// which the tests hold `from_ends` to.
+    #[cfg(test)]
     pub(crate) fn push(&mut self, node: NodeIndex, edge: EdgeIndex) {
         debug_assert!(self.get(node).last().is_none_or(|&last| last < edge), "pushed out of order");
         let at = self.len(node);
@@ -195,6 +239,37 @@ mod tests {
                 prop_assert_eq!(&got, list);
                 prop_assert_eq!(adjacency.len(NodeIndex::new(node)), list.len());
             }
+        }
+
+        /// The lists built in parallel from the ends are those pushed slot by slot, to the entry
+        /// (the same runs, room and order), free slots left out, at any number of threads.
+        #[test]
+        fn lists_from_ends_are_those_pushed_slot_by_slot(
+            slots in prop::collection::vec(prop::option::of((0usize..50, 0usize..50)), 0..400),
+            threads in 1usize..4,
+        ) {
+            let node_bound = 50;
+            let ends: Vec<[NodeIndex; 2]> = slots
+                .iter()
+                .map(|s| match s {
+                    Some((a, b)) if a != b => [NodeIndex::new(*a), NodeIndex::new(*b)],
+                    _ => [NodeIndex::end(); 2],
+                })
+                .collect();
+            let mut degrees = vec![0; node_bound];
+            for [a, b] in ends.iter().filter(|[a, _]| *a != NodeIndex::end()) {
+                degrees[a.index()] += 1;
+                degrees[b.index()] += 1;
+            }
+            let mut pushed = Adjacency::with_degrees(&degrees);
+            for (slot, [a, b]) in ends.iter().enumerate().filter(|(_, [a, _])| *a != NodeIndex::end()) {
+                pushed.push(*a, EdgeIndex::new(slot));
+                pushed.push(*b, EdgeIndex::new(slot));
+            }
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            let built = pool.install(|| Adjacency::from_ends(node_bound, &ends));
+            prop_assert_eq!(&built.runs, &pushed.runs);
+            prop_assert_eq!(&built.entries, &pushed.entries);
         }
     }
 

@@ -291,9 +291,9 @@ impl SocialGraph {
 
     /// A graph with the given node and edge slots in use and the free slots in the given reuse
     /// order; node weights are placeholders until the agents are spawned. `ends[slot]` are the
-    /// nodes of the bond in `bonds[slot]`, `a` first (read only where the slot holds a bond).
-    /// Call it in the simulation's thread pool: it builds petgraph's graph and the bond lists
-    /// side by side (`rayon::join`).
+    /// nodes of the bond in `bonds[slot]`, `a` first, and both `NodeIndex::end()` where the slot
+    /// is free. Call it in the simulation's thread pool: it builds petgraph's graph on one thread
+    /// while the bond lists are built in parallel (`rayon::join`), both from the ends alone.
     pub fn rebuild(
         node_bound: usize,
         free_nodes: &[usize],
@@ -302,8 +302,10 @@ impl SocialGraph {
         free_edges: &[usize],
     ) -> Self {
         assert_eq!(bonds.len(), ends.len(), "the ends of every slot");
-        // petgraph's graph is built edge by edge on one thread while the bond lists are built on
-        // another: both read only the ends.
+        debug_assert!(
+            bonds.iter().zip(ends).all(|(bond, [a, _])| bond.is_some() == (*a != NodeIndex::end())),
+            "a free slot's ends, and only its, are NodeIndex::end()"
+        );
         let build_graph = || {
             let mut graph = StableUnGraph::default();
             for _ in 0..node_bound {
@@ -312,13 +314,13 @@ impl SocialGraph {
             // Stand-in edges need a node; with no node left there is no free edge slot to keep.
             let anchor = (0..node_bound).map(NodeIndex::new).find(|n| !free_nodes.contains(&n.index()));
             let mut stand_ins = Vec::new();
-            for (slot, [a, b]) in bonds.iter().zip(ends) {
-                match (slot, anchor) {
-                    (Some(_), _) => {
-                        graph.add_edge(*a, *b, ());
+            for &[a, b] in ends {
+                match anchor {
+                    _ if a != NodeIndex::end() => {
+                        graph.add_edge(a, b, ());
                     }
-                    (None, Some(anchor)) => stand_ins.push(graph.add_edge(anchor, anchor, ()).index()),
-                    (None, None) => {}
+                    Some(anchor) => stand_ins.push(graph.add_edge(anchor, anchor, ()).index()),
+                    None => {}
                 }
             }
             let order: Vec<usize> = if free_edges.is_empty() { stand_ins } else { free_edges.to_vec() };
@@ -330,22 +332,7 @@ impl SocialGraph {
             }
             graph
         };
-        // The couples are counted on the way (the pass reads every bond anyway).
-        let build_lists = || {
-            let in_use = || bonds.iter().zip(ends).enumerate().filter(|(_, (bond, _))| bond.is_some());
-            let (mut degrees, mut couples) = (vec![0usize; node_bound], 0);
-            for (_, (bond, [a, b])) in in_use() {
-                degrees[a.index()] += 1;
-                degrees[b.index()] += 1;
-                couples += u64::from(bond.is_some_and(|b| b.state.kind == BondKind::Romantic));
-            }
-            let mut adjacency = Adjacency::with_degrees(&degrees);
-            for (slot, (_, &[a, b])) in in_use() {
-                adjacency.push(a, EdgeIndex::new(slot));
-                adjacency.push(b, EdgeIndex::new(slot));
-            }
-            (adjacency, couples)
-        };
+        let build_lists = || (Adjacency::from_ends(node_bound, ends), count_couples(&bonds));
         let (graph, (adjacency, couples)) = rayon::join(build_graph, build_lists);
         Self { graph, bonds, adjacency, couples }
     }
@@ -392,6 +379,7 @@ impl SocialGraph {
         drop(fresh);
         let bonds: Vec<Option<Bond>> = moves.par_iter().map(|m| old_bonds[m.slot as usize]).collect();
         drop(old_bonds);
+        // Collected in place: the ends take the moves' memory.
         let ends: Vec<[NodeIndex; 2]> = moves.into_iter().map(|m| [m.a, m.b]).collect();
         *self = Self::rebuild(order.len(), &[], bonds, &ends, &[]);
         for (node, agent) in agents.into_iter().enumerate() {
@@ -471,8 +459,8 @@ fn draw_by_weight<T: Copy>(items: impl Iterator<Item = (f64, T)> + Clone, u: f64
     last
 }
 
-/// Romantic bonds in a bond table, counted in parallel (for the invariant checker: the graph
-/// keeps its own count).
+/// Romantic bonds in a bond table, counted in parallel (when the graph is rebuilt, and for the
+/// invariant checker: the graph keeps its own count).
 pub(crate) fn count_couples(bonds: &[Option<Bond>]) -> u64 {
     bonds.par_iter().flatten().filter(|b| b.state.kind == BondKind::Romantic).count() as u64
 }
