@@ -386,7 +386,7 @@ impl SocialGraph {
         drop(fresh);
         let bonds: Vec<Option<Bond>> = moves.par_iter().map(|m| old_bonds[m.slot as usize]).collect();
         drop(old_bonds);
-        // Collected in place: the ends take the moves' memory.
+        // Collected in place (the standard library reuses the moves' memory for the ends).
         let ends: Vec<[NodeIndex; 2]> = moves.into_iter().map(|m| [m.a, m.b]).collect();
         *self = Self::rebuild(order.len(), &[], bonds, &ends, &[]);
         for (node, agent) in agents.into_iter().enumerate() {
