@@ -153,18 +153,23 @@ impl Default for LearnBlock {
 #[multiversion(targets("x86_64+avx512f+avx512vl+avx512dq", "x86_64+avx2+fma", "aarch64+neon"))]
 pub fn learn_block(block: &mut LearnBlock, rates: &BondRates) {
     for i in 0..LEARN_BLOCK {
+        let learnt = block.learn(i, rates);
+        (block.synchrony[i], block.reward[i], block.value[i], block.strength[i]) = learnt;
+    }
+}
+
+impl LearnBlock {
+    /// Bond `i`'s synchrony, reward, and learnt value and strength, from its inputs in the block:
+    /// the rules for one bond, which [`learn_block`] takes for each bond in its vector code (the
+    /// tests take it bond by bond in the generic code, and compare the bits).
+    #[inline(always)]
+    fn learn(&self, i: usize, rates: &BondRates) -> (f64, f64, f32, f32) {
         let pair = |levels: &[[f32; LEARN_BLOCK]; 2]| [f64::from(levels[0][i]), f64::from(levels[1][i])];
-        let synchrony = synchrony(
-            pair(&block.avoidance),
-            pair(&block.cortisol),
-            pair(&block.disorganisation),
-            block.familiarity[i],
-        );
-        let reward = contact_reward(block.contact[i], synchrony, pair(&block.receptor_density));
-        let (value, strength, _) = learn_bond(block.value[i], block.strength[i], reward, rates);
-        (block.value[i], block.strength[i]) = (value, strength);
-        block.synchrony[i] = synchrony;
-        block.reward[i] = reward;
+        let synchrony =
+            synchrony(pair(&self.avoidance), pair(&self.cortisol), pair(&self.disorganisation), self.familiarity[i]);
+        let reward = contact_reward(self.contact[i], synchrony, pair(&self.receptor_density));
+        let (value, strength, _) = learn_bond(self.value[i], self.strength[i], reward, rates);
+        (synchrony, reward, value, strength)
     }
 }
 
@@ -629,15 +634,8 @@ mod tests {
             let before = block.clone();
             learn_block(&mut block, &rates);
             for i in 0..LEARN_BLOCK {
-                let pair = |levels: &[[f32; LEARN_BLOCK]; 2]| [f64::from(levels[0][i]), f64::from(levels[1][i])];
-                let sync = synchrony(
-                    pair(&before.avoidance),
-                    pair(&before.cortisol),
-                    pair(&before.disorganisation),
-                    before.familiarity[i],
-                );
-                let reward = contact_reward(before.contact[i], sync, pair(&before.receptor_density));
-                let (value, strength, _) = learn_bond(before.value[i], before.strength[i], reward, &rates);
+                // The same rules in the generic code, one bond at a time.
+                let (sync, reward, value, strength) = before.learn(i, &rates);
                 assert_eq!(block.synchrony[i].to_bits(), sync.to_bits());
                 assert_eq!(block.reward[i].to_bits(), reward.to_bits());
                 assert_eq!(block.value[i].to_bits(), value.to_bits());
