@@ -533,7 +533,8 @@ pub fn refresh_agent_view(
     mut view: ResMut<AgentView>,
 ) {
     let view = &mut *view;
-    view.slots.clear();
+    // Every living agent's row is written below; a free node's row keeps what it held (no bond
+    // has an end there and no member is there, so nothing reads it): not cleared first.
     view.slots.resize(graph.node_bound(), AgentSlot::default());
     let budget = params.0.contact.weekly_social_hours;
     for (person, physiology, attachment, care) in &agents {
@@ -769,7 +770,7 @@ pub fn share_contact_time(
             BondWord::weight(weight)
         })
         .collect_into_vec(&mut field.words);
-    field.slots.clear();
+    // Sized for the gather, which writes every row before any is read: not cleared first.
     field.slots.resize(view.slots.len(), FieldSlot::default());
     // Each agent gathers its own bonds' weights, in edge-index order (its adjacency is sorted):
     // parallel over agents, and the same sums, to the bit, as adding bond by bond.
