@@ -6,7 +6,9 @@
 //! which gives the share of run time that recording snapshots costs. The 10k run is made five
 //! times and the 100k runs three times each; the table shows the run of median wall time (all
 //! wall times go to stderr), and the 100k runs at 2 threads and at 1, made one after the other in
-//! each round, give the speed-up of the second thread round by round. `BONDSIM_SCALE=10k,100k`
+//! each round, give the speed-up of the second thread round by round; the time per agent-tick at
+//! 1M against 10k is given between the median runs and against the 10k run made in the same
+//! round as the 1M run. `BONDSIM_SCALE=10k,100k`
 //! runs a subset; `BONDSIM_BIN=target/release-lto/bondsim` measures the link-time optimised
 //! build (`cargo build --profile release-lto`) instead of the release build. The 1M run takes
 //! about 3.5 minutes and 1.5 GB on the 2-core machine.
@@ -110,14 +112,27 @@ fn main() {
     // The second thread's speed-up at 100k with snapshots, round by round: each round's runs at
     // 2 threads and at 1 were made one after the other, so the machine's drift between rounds
     // does not enter a round's ratio.
-    let walls_of = |name: &str| {
-        selected.iter().zip(&runs).find(|(case, _)| name_of(case) == name).map(|(_, manifests)| {
-            manifests.iter().map(|m| m["wall_seconds"].as_f64().unwrap_or(f64::NAN)).collect::<Vec<f64>>()
-        })
+    // A value of each run of a case, in the order the runs were made.
+    let per_run = |name: &str, value: fn(&serde_json::Value) -> f64| {
+        selected
+            .iter()
+            .zip(&runs)
+            .find(|(case, _)| name_of(case) == name)
+            .map(|(_, manifests)| manifests.iter().map(value).collect::<Vec<f64>>())
     };
-    let speedup = walls_of("100k-2t").zip(walls_of("100k-1t")).map(|(two, one)| {
+    let wall = |m: &serde_json::Value| m["wall_seconds"].as_f64().unwrap_or(f64::NAN);
+    let speedup = per_run("100k-2t", wall).zip(per_run("100k-1t", wall)).map(|(two, one)| {
         let ratios: Vec<f64> = two.iter().zip(&one).map(|(t2, t1)| t1 / t2).collect();
         (ratios, median(&one) / median(&two))
+    });
+    // Time per agent-tick at 1M against 10k, between the median runs and against the 10k run of
+    // the first round, the round of the one 1M run: 10k medians moved by a third between two
+    // bench runs of one build, more than the target's margin.
+    let per_agent_tick = |m: &serde_json::Value| {
+        m["wall_seconds"].as_f64().unwrap_or(f64::NAN) / m["agent_ticks"].as_f64().unwrap_or(f64::NAN)
+    };
+    let scaling = per_run("1m-2t", per_agent_tick).zip(per_run("10k-2t", per_agent_tick)).map(|(big, small)| {
+        (median(&big) / median(&small), big.first().zip(small.first()).map_or(f64::NAN, |(b, s)| b / s))
     });
     // Per case, its median run's seconds per phase (the manifest's `phase_seconds`).
     let mut phase_columns: Vec<PhaseColumn> = Vec::new();
@@ -200,6 +215,11 @@ fn main() {
         println!(
             "Recording snapshots at 100k, 2 threads, by the difference of the medians: {:.1} % of run time ({with:.1} s with, {without:.1} s without)",
             100.0 * (with - without) / with
+        );
+    }
+    if let Some((of_medians, same_round)) = scaling {
+        println!(
+            "Time per agent-tick at 1M against 10k: {of_medians:.2}× between the median runs, {same_round:.2}× against the 10k run of the 1M run's round"
         );
     }
 }
