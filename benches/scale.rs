@@ -109,9 +109,6 @@ fn main() {
             manifests.push(json(&out.join("manifest.json")));
         }
     }
-    // The second thread's speed-up at 100k with snapshots, round by round: each round's runs at
-    // 2 threads and at 1 were made one after the other, so the machine's drift between rounds
-    // does not enter a round's ratio.
     // A value of each run of a case, in the order the runs were made.
     let per_run = |name: &str, value: fn(&serde_json::Value) -> f64| {
         selected
@@ -120,6 +117,9 @@ fn main() {
             .find(|(case, _)| name_of(case) == name)
             .map(|(_, manifests)| manifests.iter().map(value).collect::<Vec<f64>>())
     };
+    // The second thread's speed-up at 100k with snapshots, round by round: each round's runs at
+    // 2 threads and at 1 were made one after the other, so the machine's drift between rounds
+    // does not enter a round's ratio.
     let wall = |m: &serde_json::Value| m["wall_seconds"].as_f64().unwrap_or(f64::NAN);
     let speedup = per_run("100k-2t", wall).zip(per_run("100k-1t", wall)).map(|(two, one)| {
         let ratios: Vec<f64> = two.iter().zip(&one).map(|(t2, t1)| t1 / t2).collect();
