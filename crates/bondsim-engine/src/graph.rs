@@ -292,20 +292,24 @@ impl SocialGraph {
     /// A graph with the given node and edge slots in use and the free slots in the given reuse
     /// order; node weights are placeholders until the agents are spawned. `ends[slot]` are the
     /// nodes of the bond in `bonds[slot]`, `a` first, and both `NodeIndex::end()` where the slot
-    /// is free. Call it in the simulation's thread pool: it builds petgraph's graph on one thread
-    /// while the bond lists are built in parallel (`rayon::join`), both from the ends alone.
+    /// is free; `couples` the romantic bonds among them (which a renumbering keeps, and a restored
+    /// state counts with [`count_couples`]). Call it in the simulation's thread pool: it builds
+    /// petgraph's graph on one thread while the bond lists are built in parallel (`rayon::join`),
+    /// both from the ends alone.
     pub fn rebuild(
         node_bound: usize,
         free_nodes: &[usize],
         bonds: Vec<Option<Bond>>,
         ends: &[[NodeIndex; 2]],
         free_edges: &[usize],
+        couples: u64,
     ) -> Self {
         assert_eq!(bonds.len(), ends.len(), "the ends of every slot");
         debug_assert!(
             bonds.iter().zip(ends).all(|(bond, [a, _])| bond.is_some() == (*a != NodeIndex::end())),
             "a free slot's ends, and only its, are NodeIndex::end()"
         );
+        debug_assert_eq!(couples, count_couples(&bonds), "the romantic bonds counted");
         let build_graph = || {
             let mut graph = StableUnGraph::default();
             for _ in 0..node_bound {
@@ -315,12 +319,10 @@ impl SocialGraph {
             let anchor = (0..node_bound).map(NodeIndex::new).find(|n| !free_nodes.contains(&n.index()));
             let mut stand_ins = Vec::new();
             for &[a, b] in ends {
-                match anchor {
-                    _ if a != NodeIndex::end() => {
-                        graph.add_edge(a, b, ());
-                    }
-                    Some(anchor) => stand_ins.push(graph.add_edge(anchor, anchor, ()).index()),
-                    None => {}
+                if a != NodeIndex::end() {
+                    graph.add_edge(a, b, ());
+                } else if let Some(anchor) = anchor {
+                    stand_ins.push(graph.add_edge(anchor, anchor, ()).index());
                 }
             }
             let order: Vec<usize> = if free_edges.is_empty() { stand_ins } else { free_edges.to_vec() };
@@ -332,8 +334,7 @@ impl SocialGraph {
             }
             graph
         };
-        let build_lists = || (Adjacency::from_ends(node_bound, ends), count_couples(&bonds));
-        let (graph, (adjacency, couples)) = rayon::join(build_graph, build_lists);
+        let (graph, adjacency) = rayon::join(build_graph, || Adjacency::from_ends(node_bound, ends));
         Self { graph, bonds, adjacency, couples }
     }
 
@@ -369,6 +370,8 @@ impl SocialGraph {
             if old { &mut moves } else { &mut fresh }.push(Move { a, b, slot });
         }
         let old_bonds = std::mem::take(&mut self.bonds);
+        // The same bonds in new places: as many couples.
+        let couples = self.couples;
         // The old graph and lists are given back (about 300 MB at a million agents, 15–25 ms of
         // the kernel's time) while the moves are sorted, before the new table is made.
         let old = std::mem::take(self);
@@ -388,7 +391,7 @@ impl SocialGraph {
         drop(old_bonds);
         // Collected in place (the standard library reuses the moves' memory for the ends).
         let ends: Vec<[NodeIndex; 2]> = moves.into_iter().map(|m| [m.a, m.b]).collect();
-        *self = Self::rebuild(order.len(), &[], bonds, &ends, &[]);
+        *self = Self::rebuild(order.len(), &[], bonds, &ends, &[], couples);
         for (node, agent) in agents.into_iter().enumerate() {
             self.graph[NodeIndex::new(node)] = agent;
         }
@@ -466,8 +469,8 @@ fn draw_by_weight<T: Copy>(items: impl Iterator<Item = (f64, T)> + Clone, u: f64
     last
 }
 
-/// Romantic bonds in a bond table, counted in parallel (when the graph is rebuilt, and for the
-/// invariant checker: the graph keeps its own count).
+/// Romantic bonds in a bond table, counted in parallel (for a restored state's graph, and for
+/// the invariant checker: the graph keeps its own count).
 pub(crate) fn count_couples(bonds: &[Option<Bond>]) -> u64 {
     bonds.par_iter().flatten().filter(|b| b.state.kind == BondKind::Romantic).count() as u64
 }

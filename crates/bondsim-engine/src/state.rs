@@ -12,7 +12,7 @@ use petgraph::stable_graph::{EdgeIndex, NodeIndex};
 use serde::{Deserialize, Serialize};
 
 use crate::components::{Attachment, Care, Exposure, History, Person, Physiology, Wellbeing};
-use crate::graph::{Link, NodeAgent, SocialGraph};
+use crate::graph::{Link, NodeAgent, SocialGraph, count_couples};
 use crate::sim::{
     Clock, EngineError, InterventionPlan, Member, ModelParams, PlannedIntervention, Recorder, Roster, Simulation,
     TickTally,
@@ -102,11 +102,13 @@ impl Simulation {
 
         let ends: Vec<[NodeIndex; 2]> =
             state.bonds.iter().map(|l| l.map_or([NodeIndex::end(); 2], |l| [l.a, l.b])).collect();
-        let bonds = state.bonds.iter().map(|l| l.map(|l| l.bond)).collect();
+        let bonds: Vec<_> = state.bonds.iter().map(|l| l.map(|l| l.bond)).collect();
         // Rebuilt in the simulation's pool (the graph and the bond lists are built side by side).
         let pool = Simulation::thread_pool(threads)?;
-        let mut graph =
-            pool.install(|| SocialGraph::rebuild(state.node_bound, &state.free_nodes, bonds, &ends, &state.free_edges));
+        let mut graph = pool.install(|| {
+            let couples = count_couples(&bonds);
+            SocialGraph::rebuild(state.node_bound, &state.free_nodes, bonds, &ends, &state.free_edges, couples)
+        });
         let mut members = Vec::with_capacity(state.agents.len());
         for agent in &state.agents {
             let entity = world
