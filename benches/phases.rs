@@ -66,8 +66,7 @@ fn phases(c: &mut Criterion) {
         phase!("meet_new_people", systems::meet_new_people);
         phase!("share_contact_time", systems::share_contact_time);
         phase!("learn_from_contact", systems::learn_from_contact);
-        phase!("break_and_partner", systems::break_and_partner);
-        phase!("update_stress_and_health", systems::update_stress_and_health);
+        phase!("break_partner_and_update_stress", systems::break_partner_and_update_stress);
         phase!("caregiving_and_development", systems::caregiving_and_development);
         phase!("apply_deaths", systems::apply_deaths);
         phase!("apply_births", systems::apply_births);

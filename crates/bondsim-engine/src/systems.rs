@@ -4,6 +4,7 @@
 //! or bond; structural changes (new bonds, breaks, deaths, births) are applied afterwards in a
 //! fixed order (roster order, bond-index order). Results do not depend on the thread count.
 
+use bevy_ecs::change_detection::ContiguousMut;
 use bevy_ecs::prelude::*;
 use bondsim_model::params::per_tick;
 use bondsim_model::rules::{self, CaregivingReceived};
@@ -38,8 +39,7 @@ pub fn tick_phases() -> Vec<Phase> {
         meet_new_people,
         share_contact_time,
         learn_from_contact,
-        break_and_partner,
-        update_stress_and_health,
+        break_partner_and_update_stress,
         caregiving_and_development,
         apply_deaths,
         apply_births,
@@ -246,11 +246,11 @@ pub struct SocialField {
     /// read by the per-agent sums and by the bond pass, which writes the bond's ends in its place
     /// for the gather after it.
     pub words: Vec<BondWord>,
-    /// Who could start a couple this tick, a byte per node, set by `break_and_partner` from the
-    /// view and the slots.
+    /// Who could start a couple this tick, a byte per node, set by `decide_fates` from the view
+    /// and the slots.
     pub singles: Vec<Single>,
-    /// The bonds each agent lost to this tick's fates, by node, counted by `break_and_partner`
-    /// and added to the agent's `History` by `caregiving_and_development`, in parallel, instead
+    /// The bonds each agent lost to this tick's fates, by node, counted by `apply_fates` and
+    /// added to the agent's `History` by `caregiving_and_development`, in parallel, instead
     /// of a lookup by entity for both ends of each ended bond in the fates' serial pass.
     pub bonds_lost: Vec<u32>,
 }
@@ -946,50 +946,79 @@ fn end_bond(
     Some(link)
 }
 
-/// Bonds that have faded break (claim 3: enduring, but not without contact); couples separate
-/// with a hazard that falls as their bond strengthens; close friends of opposite sex, both adult
-/// and unpartnered, may become a couple.
-pub fn break_and_partner(
+/// Claims 3 and 7 in one phase: the bonds' fates, then the stress update. Bonds that have faded
+/// break (enduring, but not without contact); couples separate with a hazard that falls as their
+/// bond strengthens; close friends of opposite sex, both adult and unpartnered, may become a
+/// couple ([`decide_fates`], [`apply_fates`]). Then oxytocin, dopamine, loneliness, cortisol,
+/// allostatic load and health follow each agent's social field ([`stress_and_health`]).
+///
+/// The fates change the graph on one thread, in bond-index order; the stress update reads
+/// nothing of the graph, so it runs beside them on the pool instead of after them. What a
+/// separation does to the agents (the partners' cortisol, the children's experience), which
+/// the stress update reads, is done before both. The same bits as the fates then the stress.
+pub fn break_partner_and_update_stress(
     clock: Res<Clock>,
     params: Res<ModelParams>,
+    curves: Res<AgeCurves>,
     view: Res<AgentView>,
     mut field: ResMut<SocialField>,
     mut graph: ResMut<SocialGraph>,
     mut tally: ResMut<TickTally>,
     mut recorder: ResMut<Recorder>,
-    mut agents: Query<(&mut Physiology, &mut Care)>,
+    mut agents: ParamSet<(Query<SeparatingAgent>, Query<StressedAgent>)>,
 ) {
-    let p = &params.0;
-    let slots = &view.slots;
-    let clock = *clock;
+    let (p, clock, slots) = (&params.0, *clock, &view.slots);
+    let field = &mut *field;
+    let fates = decide_fates(&graph, field, slots, p, &clock);
+    separations(&fates, &graph, slots, p, &clock, &mut agents.p0());
+    let mut bonds_lost = std::mem::take(&mut field.bonds_lost);
+    let mut stressed = agents.p1();
+    let tables = stress_tables(&mut stressed);
+    let (graph, recorder, tally, field_now) = (&mut *graph, &mut *recorder, &mut *tally, &*field);
+    rayon::join(
+        || apply_fates(&fates, graph, recorder, tally, &mut bonds_lost, &clock),
+        || stress_and_health(tables, field_now, &curves, p, &clock),
+    );
+    field.bonds_lost = bonds_lost;
+}
+
+/// What a separation changes of an agent: a partner's cortisol, a child's experience.
+type SeparatingAgent = (&'static mut Physiology, &'static mut Care);
+
+/// Which bonds break, separate or become couples this tick, in bond-index order. Decided for
+/// every bond in parallel: each decision reads only its own bond, the agent view and the bond's
+/// own random stream ([`apply_fates`] applies them in order, where a couple forms only if
+/// neither partner has formed another this tick: the same outcome, to the bit, as one serial
+/// pass). A block of bonds at a time: the few whose fate could change are screened out first,
+/// then their partners' rows and ids (at random places) asked for together, then decided.
+fn decide_fates(
+    graph: &SocialGraph,
+    field: &mut SocialField,
+    slots: &[AgentSlot],
+    p: &bondsim_model::Params,
+    clock: &Clock,
+) -> Vec<(usize, Fate)> {
     // Who could start a couple, a byte per agent (a small array, where the test of every
     // friendship would otherwise read both partners' rows).
-    let field = &mut *field;
     let adult_years = p.life.adult_years;
+    let social = &field.slots;
     (0..slots.len())
         .into_par_iter()
         .map(|node| {
-            let (me, social) = (&slots[node], &field.slots[node]);
-            match (me.age_years(&clock) >= adult_years && social.partner.is_none(), me.female()) {
+            let me = &slots[node];
+            match (me.age_years(clock) >= adult_years && social[node].partner.is_none(), me.female()) {
                 (false, _) => Single::No,
                 (true, false) => Single::Man,
                 (true, true) => Single::Woman,
             }
         })
         .collect_into_vec(&mut field.singles);
-    // Which bonds break, separate or become couples is decided for every bond in parallel (each
-    // decision reads only its own bond, the agent view and the bond's own random stream); the
-    // decisions are then applied in bond-index order, where a couple forms only if neither
-    // partner has formed another this tick. The same outcome, to the bit, as one serial pass.
-    // A block of bonds at a time: the few whose fate could change are screened out first, then
-    // their partners' rows and ids (at random places) asked for together, then decided.
-    let (graph_now, singles) = (&*graph, &field.singles);
-    let fates: Vec<(usize, Fate)> = graph_now
+    let singles = &field.singles;
+    graph
         .bonds
         .par_chunks(FATE_BLOCK)
         .enumerate()
         .fold(Vec::new, |mut decided, (block, bonds)| {
-            let graph = graph_now;
             let first = block * FATE_BLOCK;
             let mut screened = [0usize; FATE_BLOCK];
             let mut n = 0;
@@ -1010,7 +1039,7 @@ pub fn break_and_partner(
             // The decisions, into a vector per thread's share of the blocks (not one per block).
             decided.extend(screened[..n].iter().filter_map(|&slot| {
                 let edge = EdgeIndex::new(slot);
-                Some((slot, fate(edge, graph.bonds[slot].as_ref()?, graph, slots, singles, p, &clock)?))
+                Some((slot, fate(edge, graph.bonds[slot].as_ref()?, graph, slots, singles, p, clock)?))
             }));
             decided
         })
@@ -1018,33 +1047,61 @@ pub fn break_and_partner(
         .reduce(Vec::new, |mut first, second| {
             first.extend(second);
             first
-        });
-    let mut partnered_now = vec![false; slots.len()];
-    let mut bonds_lost = std::mem::take(&mut field.bonds_lost);
+        })
+}
+
+/// What the separations among `fates` do to the agents, fate by fate in bond-index order,
+/// before the fates change the graph: losing a partner is a stress spike for both (claim 7),
+/// half that of a death; for their children under 18 it is a negative life event. A separation
+/// reads only bonds the fates before it cannot change (its own, and the parents' bonds to their
+/// children, which never break), so it sees the graph as [`apply_fates`] would at its turn.
+fn separations(
+    fates: &[(usize, Fate)],
+    graph: &SocialGraph,
+    slots: &[AgentSlot],
+    p: &bondsim_model::Params,
+    clock: &Clock,
+    agents: &mut Query<SeparatingAgent>,
+) {
+    for &(slot, fate) in fates {
+        let (Fate::Separate, Some(bond)) = (fate, graph.bonds[slot]) else { continue };
+        let (a, b) = graph.ends(EdgeIndex::new(slot));
+        for node in [a, b] {
+            if let Ok((mut physiology, _)) = agents.get_mut(graph.entity(node)) {
+                physiology.0.cortisol = rules::unit(
+                    physiology.0.cortisol + 0.5 * p.stress.bereavement_spike * f64::from(bond.state.strength),
+                );
+            }
+        }
+        parents_separated(graph, [a, b], slots, p, clock, agents);
+    }
+}
+
+/// Applies the fates [`decide_fates`] decided, in bond-index order, on one thread: bonds end,
+/// couples form where neither partner has formed another this tick; each agent's bonds lost
+/// are counted by node. It changes the graph and no component ([`separations`] has made what
+/// the separations do to the agents).
+fn apply_fates(
+    fates: &[(usize, Fate)],
+    graph: &mut SocialGraph,
+    recorder: &mut Recorder,
+    tally: &mut TickTally,
+    bonds_lost: &mut Vec<u32>,
+    clock: &Clock,
+) {
+    let nodes = graph.node_bound();
+    let mut partnered_now = vec![false; nodes];
     bonds_lost.clear();
-    bonds_lost.resize(slots.len(), 0);
+    bonds_lost.resize(nodes, 0);
     for (i, &(slot, fate)) in fates.iter().enumerate() {
-        prefetch_changes_ahead(&graph, i, |j| fates.get(j).and_then(|&(slot, _)| graph.ends_of(slot)));
+        prefetch_changes_ahead(graph, i, |j| fates.get(j).and_then(|&(slot, _)| graph.ends_of(slot)));
         let Some(bond) = graph.bonds[slot] else { continue };
         let edge = EdgeIndex::new(slot);
         let (a, b) = graph.ends(edge);
         let state = bond.state;
         let ended = match fate {
-            Fate::Break => end_bond(&mut graph, edge, BondEventKind::Broken, clock.tick, &mut recorder, &mut tally),
-            Fate::Separate => {
-                let ended = end_bond(&mut graph, edge, BondEventKind::Separated, clock.tick, &mut recorder, &mut tally);
-                // Losing a partner is a stress spike (claim 7), half that of a death.
-                for node in [a, b] {
-                    if let Ok((mut physiology, _)) = agents.get_mut(graph.entity(node)) {
-                        physiology.0.cortisol = rules::unit(
-                            physiology.0.cortisol + 0.5 * p.stress.bereavement_spike * f64::from(state.strength),
-                        );
-                    }
-                }
-                // For their children under 18 the separation is a negative life event.
-                parents_separated(&graph, [a, b], slots, p, &clock, &mut agents);
-                ended
-            }
+            Fate::Break => end_bond(graph, edge, BondEventKind::Broken, clock.tick, recorder, tally),
+            Fate::Separate => end_bond(graph, edge, BondEventKind::Separated, clock.tick, recorder, tally),
             Fate::Partner => {
                 if !partnered_now[a.index()] && !partnered_now[b.index()] {
                     partnered_now[a.index()] = true;
@@ -1073,7 +1130,6 @@ pub fn break_and_partner(
             }
         }
     }
-    field.bonds_lost = bonds_lost;
 }
 
 /// An agent's byte in `SocialField::singles`: not an unpartnered adult, or an unpartnered adult
@@ -1098,7 +1154,7 @@ enum Fate {
     Partner,
 }
 
-/// Bonds per block of the fates' screening (`break_and_partner`).
+/// Bonds per block of the fates' screening (`decide_fates`).
 const FATE_BLOCK: usize = 256;
 
 /// Whether a bond's fate could change this tick: a chosen bond below the break strength, a
@@ -1136,7 +1192,7 @@ fn fate(
     clock: &Clock,
 ) -> Option<Fate> {
     // The partners' rows are read only where the decision needs them (the screen in
-    // `break_and_partner` has asked for them ahead).
+    // `decide_fates` has asked for them ahead).
     let rows = |(a, b): (NodeIndex, NodeIndex)| (&slots[a.index()], &slots[b.index()]);
     let state = &bond.state;
     // The bond's stream, made only for the bonds that draw (it costs a seeding per bond).
@@ -1177,7 +1233,7 @@ fn parents_separated(
     slots: &[AgentSlot],
     p: &bondsim_model::Params,
     clock: &Clock,
-    agents: &mut Query<(&mut Physiology, &mut Care)>,
+    agents: &mut Query<SeparatingAgent>,
 ) {
     let mut children: Vec<NodeIndex> = parents
         .iter()
@@ -1202,22 +1258,39 @@ fn parents_separated(
     }
 }
 
+/// What the stress update reads and changes of each agent.
+type StressedAgent = (&'static Person, &'static mut Physiology, &'static Attachment, &'static mut Wellbeing);
+
+/// One ECS table's columns of [`StressedAgent`].
+type StressTable<'a> = (&'a [Person], &'a mut [Physiology], &'a [Attachment], &'a mut [Wellbeing]);
+
+/// The stress update's columns, table by table (nothing reads bevy's change ticks: not marked).
+fn stress_tables<'a>(agents: &'a mut Query<StressedAgent>) -> Vec<StressTable<'a>> {
+    agents
+        .contiguous_iter_mut()
+        .expect(DENSE)
+        .map(|(people, physiology, attachments, wellbeing)| {
+            let (physiology, _) = ContiguousMut::bypass_change_detection_split(physiology);
+            let (wellbeing, _) = ContiguousMut::bypass_change_detection_split(wellbeing);
+            (people, physiology, attachments, wellbeing)
+        })
+        .collect()
+}
+
 /// Claims 5 and 7: oxytocin follows synchronous contact, dopamine the reward of bonds;
 /// loneliness is the gap between desired and felt closeness; cortisol rises with loneliness and
-/// is buffered by oxytocin; allostatic load accumulates; health follows.
-pub fn update_stress_and_health(
-    clock: Res<Clock>,
-    params: Res<ModelParams>,
-    curves: Res<AgeCurves>,
-    field: Res<SocialField>,
-    mut agents: Query<(&Person, &mut Physiology, &Attachment, &mut Wellbeing)>,
+/// is buffered by oxytocin; allostatic load accumulates; health follows. Over the agents'
+/// columns, table by table, in parallel blocks.
+fn stress_and_health(
+    tables: Vec<StressTable<'_>>,
+    field: &SocialField,
+    curves: &AgeCurves,
+    p: &bondsim_model::Params,
+    clock: &Clock,
 ) {
-    let p = &params.0;
-    let clock = *clock;
     // The same for every agent: computed once per tick, not per agent.
     let oxytocin_relax = per_tick(p.neuro.oxytocin_relax_per_year, clock.dt_years);
-    for (people, mut physiology, attachments, mut wellbeing) in agents.contiguous_iter_mut().expect(DENSE) {
-        let (physiology, wellbeing) = (physiology.bypass_change_detection(), wellbeing.bypass_change_detection());
+    for (people, physiology, attachments, wellbeing) in tables {
         people
             .par_chunks(STRESS_BLOCK)
             .zip(physiology.par_chunks_mut(STRESS_BLOCK))
@@ -1225,7 +1298,7 @@ pub fn update_stress_and_health(
             .zip(wellbeing.par_chunks_mut(STRESS_BLOCK))
             .for_each(|(((people, physiology), attachments), wellbeing)| {
                 let rows = (people, physiology, attachments, wellbeing);
-                update_stress(rows, &field, &curves, p, &clock, oxytocin_relax);
+                update_stress(rows, field, curves, p, clock, oxytocin_relax);
             });
     }
 }
@@ -1233,7 +1306,7 @@ pub fn update_stress_and_health(
 /// Agents per block of [`update_stress`].
 const STRESS_BLOCK: usize = 64;
 
-/// A block of agents' part of [`update_stress_and_health`], in three stages so that the two
+/// A block of agents' part of [`stress_and_health`], in three stages so that the two
 /// saturating curves (oxytocin's drive, cortisol's step) are computed for the block at once, in
 /// the processor's vectors: the same bits as one agent at a time.
 fn update_stress(
@@ -1985,6 +2058,84 @@ mod tests {
         for (id, history) in histories(&mut sim) {
             let gained = history.bonds_formed - before.get(&id).map_or(0, |h| h.bonds_formed);
             assert_eq!(gained, formed.get(&id).copied().unwrap_or(0), "agent {id}");
+        }
+    }
+
+    /// What a separation does to the agents, made by `separations` before the fates change the
+    /// graph: both partners' cortisol rises by half the bereavement spike times the bond's
+    /// strength; each of their children under 18 takes one negative life event (once, where both
+    /// partners are its parents); no other agent's cortisol or experience changes.
+    #[test]
+    fn a_separation_spikes_both_partners_and_marks_each_young_child_once() {
+        use bevy_ecs::system::RunSystemOnce;
+        let mut sim = small_population();
+        // A couple with a child under 18 of both (born in the run): its slot, the partners' nodes
+        // and strength, and all their children under 18.
+        let young_children = |world: &World, parents: [NodeIndex; 2]| {
+            let (graph, view, clock) =
+                (world.resource::<SocialGraph>(), world.resource::<AgentView>(), *world.resource::<Clock>());
+            let adult_years = world.resource::<ModelParams>().0.life.adult_years;
+            let mut children: Vec<NodeIndex> = graph
+                .links()
+                .filter(|(_, l)| l.bond.state.kind == BondKind::ParentChild && parents.contains(&l.a))
+                .map(|(_, l)| l.b)
+                .filter(|child| view.slots[child.index()].age_years(&clock) < adult_years)
+                .collect();
+            children.sort_unstable();
+            let of_both = children.windows(2).any(|pair| pair[0] == pair[1]);
+            children.dedup();
+            (children, of_both)
+        };
+        let (slot, partners, strength, children) = (0..600)
+            .find_map(|_| {
+                sim.step();
+                sim.drain_output(|_| Ok::<(), ()>(())).expect("no sink error");
+                // The view as the next tick's phases read it, this tick's newborn included.
+                sim.run_phase(refresh_agent_view);
+                let world = sim.world();
+                let graph = world.resource::<SocialGraph>();
+                graph.links().find_map(|(edge, l)| {
+                    let couple = l.bond.state.kind == BondKind::Romantic;
+                    let (children, of_both) =
+                        if couple { young_children(world, [l.a, l.b]) } else { (Vec::new(), false) };
+                    of_both.then(|| (edge.index(), [l.a, l.b], l.bond.state.strength, children))
+                })
+            })
+            .expect("a couple with a child of both under 18 within 600 ticks");
+        let entities: Vec<(Entity, NodeIndex)> = {
+            let mut people = sim.world_mut().query::<(Entity, &Person)>();
+            people.iter(sim.world()).map(|(entity, person)| (entity, person.node)).collect()
+        };
+        let levels = |world: &mut World| {
+            let mut rows = world.query::<(&Person, &Physiology, &Care)>();
+            rows.iter(world).map(|(person, ph, care)| (person.node, (ph.0.cortisol, care.experience))).collect()
+        };
+        let before: std::collections::HashMap<NodeIndex, (f64, [f64; 2])> = levels(sim.world_mut());
+        sim.world_mut()
+            .run_system_once(
+                move |graph: Res<SocialGraph>,
+                      view: Res<AgentView>,
+                      clock: Res<Clock>,
+                      params: Res<ModelParams>,
+                      mut agents: Query<SeparatingAgent>| {
+                    separations(&[(slot, Fate::Separate)], &graph, &view.slots, &params.0, &clock, &mut agents);
+                },
+            )
+            .expect("the system runs");
+        let after: std::collections::HashMap<NodeIndex, (f64, [f64; 2])> = levels(sim.world_mut());
+        let p = bondsim_model::Params::default();
+        assert!(entities.len() > 100, "{} agents", entities.len());
+        for (_, node) in entities {
+            let ((cortisol, experience), now) = (before[&node], after[&node]);
+            let spiked = rules::unit(cortisol + 0.5 * p.stress.bereavement_spike * f64::from(strength));
+            let mut marked = experience;
+            rules::life_event(&mut marked, 0.5, &p.development);
+            let expected = match (partners.contains(&node), children.contains(&node)) {
+                (true, _) => (spiked, experience),
+                (false, true) => (cortisol, marked),
+                (false, false) => (cortisol, experience),
+            };
+            assert_eq!(now, expected, "node {}", node.index());
         }
     }
 
