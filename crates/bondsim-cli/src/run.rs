@@ -337,11 +337,25 @@ fn simulate(
 /// The manifest's `phase_seconds`: each phase of a tick, then `write_output`, with the seconds of
 /// the sessions before this one (from the checkpoint) added by name.
 fn phase_totals(earlier: &[PhaseSeconds], sim: &Simulation, write_seconds: f64) -> Vec<PhaseSeconds> {
-    let before = |phase: &str| earlier.iter().find(|p| p.phase == phase).map_or(0.0, |p| p.seconds);
     sim.phase_seconds()
         .chain(std::iter::once(("write_output", write_seconds)))
-        .map(|(phase, seconds)| PhaseSeconds { phase: phase.to_owned(), seconds: before(phase) + seconds })
+        .map(|(phase, seconds)| PhaseSeconds {
+            phase: phase.to_owned(),
+            seconds: earlier_seconds(earlier, phase) + seconds,
+        })
         .collect()
+}
+
+/// Phases that earlier builds ran apart and this one runs as one, by the name of the phase
+/// they became: a checkpoint written by such a build adds their seconds to it.
+const MERGED_PHASES: [(&str, [&str; 2]); 1] =
+    [("break_partner_and_update_stress", ["break_and_partner", "update_stress_and_health"])];
+
+/// The seconds the sessions before this one spent in `phase`, under its name or the names of
+/// the phases it was made of ([`MERGED_PHASES`]).
+fn earlier_seconds(earlier: &[PhaseSeconds], phase: &str) -> f64 {
+    let parts = MERGED_PHASES.iter().find(|(merged, _)| *merged == phase).map_or(&[][..], |(_, parts)| &parts[..]);
+    earlier.iter().filter(|p| p.phase == phase || parts.contains(&p.phase.as_str())).map(|p| p.seconds).sum()
 }
 
 fn save_checkpoint(
@@ -418,5 +432,25 @@ impl Progress {
         if let Progress::Bar(bar) = self {
             bar.finish_and_clear();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A checkpoint's seconds count toward the phase of the same name, and those of phases an
+    /// earlier build ran apart toward the phase they became; no others.
+    #[test]
+    fn earlier_sessions_seconds_are_added_by_name_and_merged_phases_by_their_parts() {
+        let earlier: Vec<PhaseSeconds> =
+            [("learn_from_contact", 4.0), ("break_and_partner", 1.5), ("update_stress_and_health", 0.25)]
+                .into_iter()
+                .map(|(phase, seconds)| PhaseSeconds { phase: phase.to_owned(), seconds })
+                .collect();
+        assert_eq!(earlier_seconds(&earlier, "learn_from_contact"), 4.0);
+        assert_eq!(earlier_seconds(&earlier, "break_partner_and_update_stress"), 1.75);
+        assert_eq!(earlier_seconds(&earlier, "caregiving_and_development"), 0.0);
+        assert_eq!(earlier_seconds(&earlier, "break_and_partner"), 1.5);
     }
 }
