@@ -808,8 +808,12 @@ pub fn learn_from_contact(
     let SocialField { slots: field_slots, per_node, words, .. } = &mut *field;
     let weight_sums = &*per_node;
     let (bonds, ends) = graph.bonds_with_ends();
-    bonds.par_chunks_mut(LEARN_BLOCK).zip(words.par_chunks_mut(LEARN_BLOCK)).enumerate().for_each(
-        |(block, (bonds, words))| {
+    bonds.par_chunks_mut(LEARN_BLOCK).zip(words.par_chunks_mut(LEARN_BLOCK)).enumerate().for_each_init(
+        // A block's scratch (4.5 KB), made once for each of rayon's tasks instead of zeroed for
+        // every block: a slot the block before left (a free slot's, or past a short last block's
+        // end) is computed and not read, as a zeroed one was.
+        || ([0.0f64; LEARN_BLOCK], rules::LearnBlock::default()),
+        |(hours_per_week, learning), (block, (bonds, words))| {
             let first = block * LEARN_BLOCK;
             // A block of bonds in stages, so that the processor overlaps the bonds' chains of
             // arithmetic and computes them in its vectors: the contact hours from both partners'
@@ -817,8 +821,6 @@ pub fn learn_from_contact(
             // two curves and the rules of synchrony, reward and learning (the block's at once,
             // `rules::learn_block`); then the results written back. The same arithmetic, bond by
             // bond, as one loop.
-            let mut hours_per_week = [0.0f64; LEARN_BLOCK];
-            let mut learning = rules::LearnBlock::default();
             for (i, (bond, word)) in bonds.iter().zip(words.iter_mut()).enumerate() {
                 let edge = first + i;
                 // The bonds are in the order of their `a` ends (`SocialGraph::renumber`), so the
@@ -846,9 +848,9 @@ pub fn learn_from_contact(
             }
             // Computed in double precision, stored in single (`BondState`).
             rules::familiarities(&mut learning.familiarity, p);
-            learning.contact = hours_per_week;
+            learning.contact = *hours_per_week;
             rules::contact_saturations(&mut learning.contact, p);
-            rules::learn_block(&mut learning, &rates);
+            rules::learn_block(learning, &rates);
             for (i, bond) in bonds.iter_mut().enumerate() {
                 let Some(bond) = bond else { continue };
                 let contact_hours = hours_per_week[i] * clock.weeks_per_tick;
@@ -1018,31 +1020,36 @@ fn decide_fates(
         .bonds
         .par_chunks(FATE_BLOCK)
         .enumerate()
-        .fold(Vec::new, |mut decided, (block, bonds)| {
-            let first = block * FATE_BLOCK;
-            let mut screened = [0usize; FATE_BLOCK];
-            let mut n = 0;
-            for (i, bond) in bonds.iter().enumerate() {
-                let edge = EdgeIndex::new(first + i);
-                let keep = bond.as_ref().is_some_and(|bond| may_change(bond, graph.ends(edge), singles, p));
-                // Appended without a branch on the outcome.
-                screened[n] = first + i;
-                n += usize::from(keep);
-            }
-            for &slot in &screened[..n] {
-                let (a, b) = graph.ends(EdgeIndex::new(slot));
-                for node in [a, b] {
-                    prefetch(&slots[node.index()]);
-                    graph.prefetch_node(node);
+        // Each share's screened slots kept from block to block (not zeroed for each: every entry
+        // up to the count is written before it is read).
+        .fold(
+            || (Vec::new(), [0usize; FATE_BLOCK]),
+            |(mut decided, mut screened), (block, bonds)| {
+                let first = block * FATE_BLOCK;
+                let mut n = 0;
+                for (i, bond) in bonds.iter().enumerate() {
+                    let edge = EdgeIndex::new(first + i);
+                    let keep = bond.as_ref().is_some_and(|bond| may_change(bond, graph.ends(edge), singles, p));
+                    // Appended without a branch on the outcome.
+                    screened[n] = first + i;
+                    n += usize::from(keep);
                 }
-            }
-            // The decisions, into a vector per thread's share of the blocks (not one per block).
-            decided.extend(screened[..n].iter().filter_map(|&slot| {
-                let edge = EdgeIndex::new(slot);
-                Some((slot, fate(edge, graph.bonds[slot].as_ref()?, graph, slots, singles, p, clock)?))
-            }));
-            decided
-        })
+                for &slot in &screened[..n] {
+                    let (a, b) = graph.ends(EdgeIndex::new(slot));
+                    for node in [a, b] {
+                        prefetch(&slots[node.index()]);
+                        graph.prefetch_node(node);
+                    }
+                }
+                // The decisions, into a vector per thread's share of the blocks (not one per block).
+                decided.extend(screened[..n].iter().filter_map(|&slot| {
+                    let edge = EdgeIndex::new(slot);
+                    Some((slot, fate(edge, graph.bonds[slot].as_ref()?, graph, slots, singles, p, clock)?))
+                }));
+                (decided, screened)
+            },
+        )
+        .map(|(decided, _)| decided)
         // The shares in table order.
         .reduce(Vec::new, |mut first, second| {
             first.extend(second);
