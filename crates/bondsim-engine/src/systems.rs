@@ -1021,9 +1021,10 @@ fn decide_fates(
         .par_chunks(FATE_BLOCK)
         .enumerate()
         // Each share's screened slots kept from block to block (not zeroed for each: every entry
-        // up to the count is written before it is read).
+        // up to the count is written before it is read), boxed so that the fold's state moves
+        // from block to block without copying them.
         .fold(
-            || (Vec::new(), [0usize; FATE_BLOCK]),
+            || (Vec::new(), Box::new([0usize; FATE_BLOCK])),
             |(mut decided, mut screened), (block, bonds)| {
                 let first = block * FATE_BLOCK;
                 let mut n = 0;
