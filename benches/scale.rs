@@ -120,7 +120,9 @@ fn main() {
     // The second thread's speed-up at 100k with snapshots, round by round: each round's runs at
     // 2 threads and at 1 were made one after the other, so the machine's drift between rounds
     // does not enter a round's ratio.
-    let wall = |m: &serde_json::Value| m["wall_seconds"].as_f64().unwrap_or(f64::NAN);
+    fn wall(m: &serde_json::Value) -> f64 {
+        m["wall_seconds"].as_f64().unwrap_or(f64::NAN)
+    }
     let speedup = per_run("100k-2t", wall).zip(per_run("100k-1t", wall)).map(|(two, one)| {
         let ratios: Vec<f64> = two.iter().zip(&one).map(|(t2, t1)| t1 / t2).collect();
         (ratios, median(&one) / median(&two))
@@ -128,9 +130,7 @@ fn main() {
     // Time per agent-tick at 1M against 10k, between the median runs and against the 10k run of
     // the first round, the round of the one 1M run: 10k medians moved by a third between two
     // bench runs of one build, more than the target's margin.
-    let per_agent_tick = |m: &serde_json::Value| {
-        m["wall_seconds"].as_f64().unwrap_or(f64::NAN) / m["agent_ticks"].as_f64().unwrap_or(f64::NAN)
-    };
+    let per_agent_tick = |m: &serde_json::Value| wall(m) / m["agent_ticks"].as_f64().unwrap_or(f64::NAN);
     let scaling = per_run("1m-2t", per_agent_tick).zip(per_run("10k-2t", per_agent_tick)).map(|(big, small)| {
         (median(&big) / median(&small), big.first().zip(small.first()).map_or(f64::NAN, |(b, s)| b / s))
     });

@@ -247,7 +247,8 @@ pub struct SocialField {
     /// for the gather after it.
     pub words: Vec<BondWord>,
     /// Who could start a couple this tick, a byte per node, set by `decide_fates` from the view
-    /// and the slots.
+    /// and the slots; `apply_fates` marks both partners of each couple it forms `No`, so that
+    /// neither forms another this tick.
     pub singles: Vec<Single>,
     /// The bonds each agent lost to this tick's fates, by node, counted by `apply_fates` and
     /// added to the agent's `History` by `caregiving_and_development`, in parallel, instead
@@ -973,15 +974,16 @@ pub fn break_partner_and_update_stress(
     let field = &mut *field;
     let fates = decide_fates(&graph, field, slots, p, &clock);
     separations(&fates, &graph, slots, p, &clock, &mut agents.p0());
-    let mut bonds_lost = std::mem::take(&mut field.bonds_lost);
+    // The two arrays the application changes, taken out while the stress update reads the field.
+    let (mut singles, mut bonds_lost) = (std::mem::take(&mut field.singles), std::mem::take(&mut field.bonds_lost));
     let mut stressed = agents.p1();
     let tables = stress_tables(&mut stressed);
     let (graph, recorder, tally, field_now) = (&mut *graph, &mut *recorder, &mut *tally, &*field);
     rayon::join(
-        || apply_fates(&fates, graph, recorder, tally, &mut bonds_lost, &clock),
+        || apply_fates(&fates, graph, recorder, tally, &mut singles, &mut bonds_lost, &clock),
         || stress_and_health(tables, field_now, &curves, p, &clock),
     );
-    field.bonds_lost = bonds_lost;
+    (field.singles, field.bonds_lost) = (singles, bonds_lost);
 }
 
 /// What a separation changes of an agent: a partner's cortisol, a child's experience.
@@ -1094,11 +1096,11 @@ fn apply_fates(
     graph: &mut SocialGraph,
     recorder: &mut Recorder,
     tally: &mut TickTally,
+    singles: &mut [Single],
     bonds_lost: &mut Vec<u32>,
     clock: &Clock,
 ) {
     let nodes = graph.node_bound();
-    let mut partnered_now = vec![false; nodes];
     bonds_lost.clear();
     bonds_lost.resize(nodes, 0);
     for (i, &(slot, fate)) in fates.iter().enumerate() {
@@ -1110,10 +1112,12 @@ fn apply_fates(
         let ended = match fate {
             Fate::Break => end_bond(graph, edge, BondEventKind::Broken, clock.tick, recorder, tally),
             Fate::Separate => end_bond(graph, edge, BondEventKind::Separated, clock.tick, recorder, tally),
+            // Both were an unpartnered woman and man when it was decided; whoever has formed a
+            // couple since is single no longer.
             Fate::Partner => {
-                if !partnered_now[a.index()] && !partnered_now[b.index()] {
-                    partnered_now[a.index()] = true;
-                    partnered_now[b.index()] = true;
+                if unpartnered_woman_and_man(singles, (a, b)) {
+                    singles[a.index()] = Single::No;
+                    singles[b.index()] = Single::No;
                     graph.partner(edge);
                     let (agent_a, agent_b) = (graph.id(a), graph.id(b));
                     recorder.0.bond_events.push(BondEventRow {
@@ -2110,10 +2114,6 @@ mod tests {
                 })
             })
             .expect("a couple with a child of both under 18 within 600 ticks");
-        let entities: Vec<(Entity, NodeIndex)> = {
-            let mut people = sim.world_mut().query::<(Entity, &Person)>();
-            people.iter(sim.world()).map(|(entity, person)| (entity, person.node)).collect()
-        };
         let levels = |world: &mut World| {
             let mut rows = world.query::<(&Person, &Physiology, &Care)>();
             rows.iter(world).map(|(person, ph, care)| (person.node, (ph.0.cortisol, care.experience))).collect()
@@ -2131,14 +2131,14 @@ mod tests {
             )
             .expect("the system runs");
         let after: std::collections::HashMap<NodeIndex, (f64, [f64; 2])> = levels(sim.world_mut());
-        let p = bondsim_model::Params::default();
-        assert!(entities.len() > 100, "{} agents", entities.len());
-        for (_, node) in entities {
-            let ((cortisol, experience), now) = (before[&node], after[&node]);
+        let p = &sim.world().resource::<ModelParams>().0;
+        assert_eq!(before.len(), after.len(), "the same agents");
+        for (node, &(cortisol, experience)) in &before {
+            let now = after[node];
             let spiked = rules::unit(cortisol + 0.5 * p.stress.bereavement_spike * f64::from(strength));
             let mut marked = experience;
             rules::life_event(&mut marked, 0.5, &p.development);
-            let expected = match (partners.contains(&node), children.contains(&node)) {
+            let expected = match (partners.contains(node), children.contains(node)) {
                 (true, _) => (spiked, experience),
                 (false, true) => (cortisol, marked),
                 (false, false) => (cortisol, experience),
