@@ -974,17 +974,24 @@ pub fn break_partner_and_update_stress(
     let field = &mut *field;
     let fates = decide_fates(&graph, field, slots, p, &clock);
     separations(&fates, &graph, slots, p, &clock, &mut agents.p0());
-    // The two arrays the application changes, taken out while the stress update reads the field.
-    let (mut singles, mut bonds_lost) = (std::mem::take(&mut field.singles), std::mem::take(&mut field.bonds_lost));
+    // The application changes the couple bytes and the bonds lost; the stress update reads the
+    // field's rows.
+    let SocialField { slots: social, singles, bonds_lost, .. } = field;
     let mut stressed = agents.p1();
     let tables = stress_tables(&mut stressed);
-    let (graph, recorder, tally, field_now) = (&mut *graph, &mut *recorder, &mut *tally, &*field);
+    let (graph, recorder, tally) = (&mut *graph, &mut *recorder, &mut *tally);
     rayon::join(
-        || apply_fates(&fates, graph, recorder, tally, &mut singles, &mut bonds_lost, &clock),
-        || stress_and_health(tables, field_now, &curves, p, &clock),
+        || apply_fates(&fates, graph, recorder, tally, singles, bonds_lost, &clock),
+        || stress_and_health(tables, social, &curves, p, &clock),
     );
-    (field.singles, field.bonds_lost) = (singles, bonds_lost);
 }
+
+/// A separation's cortisol spike for each partner, as a share of a bereavement's (claim 7).
+const SEPARATION_SPIKE_SHARE: f64 = 0.5;
+
+/// The severity of the negative life event a parents' separation is for each child under 18
+/// (`rules::life_event`; MODEL.md 7.7: `e_x, e_v += ½·life_event_shock`).
+const SEPARATION_EVENT_SEVERITY: f64 = 0.5;
 
 /// What a separation changes of an agent: a partner's cortisol, a child's experience.
 type SeparatingAgent = (&'static mut Physiology, &'static mut Care);
@@ -1079,7 +1086,8 @@ fn separations(
         for node in [a, b] {
             if let Ok((mut physiology, _)) = agents.get_mut(graph.entity(node)) {
                 physiology.0.cortisol = rules::unit(
-                    physiology.0.cortisol + 0.5 * p.stress.bereavement_spike * f64::from(bond.state.strength),
+                    physiology.0.cortisol
+                        + SEPARATION_SPIKE_SHARE * p.stress.bereavement_spike * f64::from(bond.state.strength),
                 );
             }
         }
@@ -1265,7 +1273,7 @@ fn parents_separated(
     children.dedup();
     for child in children {
         if let Ok((_, mut care)) = agents.get_mut(graph.entity(child)) {
-            rules::life_event(&mut care.experience, 0.5, &p.development);
+            rules::life_event(&mut care.experience, SEPARATION_EVENT_SEVERITY, &p.development);
         }
     }
 }
@@ -1295,7 +1303,7 @@ fn stress_tables<'a>(agents: &'a mut Query<StressedAgent>) -> Vec<StressTable<'a
 /// columns, table by table, in parallel blocks.
 fn stress_and_health(
     tables: Vec<StressTable<'_>>,
-    field: &SocialField,
+    social: &[FieldSlot],
     curves: &AgeCurves,
     p: &bondsim_model::Params,
     clock: &Clock,
@@ -1310,7 +1318,7 @@ fn stress_and_health(
             .zip(wellbeing.par_chunks_mut(STRESS_BLOCK))
             .for_each(|(((people, physiology), attachments), wellbeing)| {
                 let rows = (people, physiology, attachments, wellbeing);
-                update_stress(rows, field, curves, p, clock, oxytocin_relax);
+                update_stress(rows, social, curves, p, clock, oxytocin_relax);
             });
     }
 }
@@ -1322,15 +1330,15 @@ const STRESS_BLOCK: usize = 64;
 /// saturating curves (oxytocin's drive, cortisol's step) are computed for the block at once, in
 /// the processor's vectors: the same bits as one agent at a time.
 fn update_stress(
-    (people, physiology, attachments, wellbeing): (&[Person], &mut [Physiology], &[Attachment], &mut [Wellbeing]),
-    field: &SocialField,
+    (people, physiology, attachments, wellbeing): StressTable<'_>,
+    field: &[FieldSlot],
     curves: &AgeCurves,
     p: &bondsim_model::Params,
     clock: &Clock,
     oxytocin_relax: f64,
 ) {
     let n = people.len();
-    let social = |i: usize| &field.slots[people[i].node.index()];
+    let social = |i: usize| &field[people[i].node.index()];
     let mut drive = [0.0f64; STRESS_BLOCK];
     for (i, drive) in drive[..n].iter_mut().enumerate() {
         *drive = f64::from(social(i).synchronous_hours_per_week);
@@ -2135,9 +2143,10 @@ mod tests {
         assert_eq!(before.len(), after.len(), "the same agents");
         for (node, &(cortisol, experience)) in &before {
             let now = after[node];
-            let spiked = rules::unit(cortisol + 0.5 * p.stress.bereavement_spike * f64::from(strength));
+            let spiked =
+                rules::unit(cortisol + SEPARATION_SPIKE_SHARE * p.stress.bereavement_spike * f64::from(strength));
             let mut marked = experience;
-            rules::life_event(&mut marked, 0.5, &p.development);
+            rules::life_event(&mut marked, SEPARATION_EVENT_SEVERITY, &p.development);
             let expected = match (partners.contains(node), children.contains(node)) {
                 (true, _) => (spiked, experience),
                 (false, true) => (cortisol, marked),
