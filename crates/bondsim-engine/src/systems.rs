@@ -2141,6 +2141,11 @@ mod tests {
         let after: std::collections::HashMap<NodeIndex, (f64, [f64; 2])> = levels(sim.world_mut());
         let p = &sim.world().resource::<ModelParams>().0;
         assert_eq!(before.len(), after.len(), "the same agents");
+        // The loop below covers the couple and its children, and their changes are visible.
+        for node in partners.iter().chain(&children) {
+            assert!(before.contains_key(node), "node {} has no levels", node.index());
+        }
+        let mut changed = 0;
         for (node, &(cortisol, experience)) in &before {
             let now = after[node];
             let spiked =
@@ -2153,7 +2158,9 @@ mod tests {
                 (false, false) => (cortisol, experience),
             };
             assert_eq!(now, expected, "node {}", node.index());
+            changed += usize::from(now != (cortisol, experience));
         }
+        assert_eq!(changed, partners.len() + children.len(), "each partner and child changed");
     }
 
     /// Each living agent's `History::bonds_lost` counts the bonds it lost, as the bond events
