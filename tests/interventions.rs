@@ -10,7 +10,8 @@ use arrow_array::cast::AsArray;
 use arrow_array::types::{Float64Type, Int64Type, UInt64Type};
 use common::*;
 
-const CONFIG: &str = r#"
+/// 800 founders for 8 years, agents recorded every 13 ticks, with `THREE_INTERVENTIONS`.
+const EXPERIMENT: &str = r#"
 [experiment]
 name = "interventions"
 seed = 3
@@ -23,31 +24,6 @@ years = 8.0
 
 [record]
 agents_every_ticks = 13
-
-[[interventions]]
-name = "lockdown"
-kind = "isolation"
-start_year = 4.0
-duration_years = 2.0
-share = 0.5
-min_age_years = 18.0
-contact_factor = 0.05
-
-[[interventions]]
-name = "widowhood"
-kind = "loss"
-start_year = 2.0
-share = 0.25
-min_age_years = 30.0
-
-[[interventions]]
-name = "home visits"
-kind = "caregiving_support"
-start_year = 1.0
-duration_years = 6.0
-share = 1.0
-sensitivity_boost = 0.3
-child_under_years = 2.0
 "#;
 
 struct Table(Vec<RecordBatch>);
@@ -95,7 +71,7 @@ fn mean(values: impl Iterator<Item = f64>) -> f64 {
 #[test]
 fn interventions_are_applied_logged_and_answered_by_the_model() {
     let dir = tempfile::tempdir().unwrap();
-    let config = write_config(dir.path(), "interventions.toml", CONFIG);
+    let config = write_config(dir.path(), "interventions.toml", &format!("{EXPERIMENT}{THREE_INTERVENTIONS}"));
     let out = dir.path().join("out");
     run_ok(&config, &out, &[]);
     let log = Table(read_table(&out, "interventions"));

@@ -29,6 +29,35 @@ years = 12.0
 agents_every_ticks = 26
 "#;
 
+/// Three interventions, one of each kind: a lockdown (isolation) in years 4–6, a loss at year 2
+/// and caregiving support in years 1–7; appended to an experiment's config.
+pub const THREE_INTERVENTIONS: &str = r#"
+[[interventions]]
+name = "lockdown"
+kind = "isolation"
+start_year = 4.0
+duration_years = 2.0
+share = 0.5
+min_age_years = 18.0
+contact_factor = 0.05
+
+[[interventions]]
+name = "widowhood"
+kind = "loss"
+start_year = 2.0
+share = 0.25
+min_age_years = 30.0
+
+[[interventions]]
+name = "home visits"
+kind = "caregiving_support"
+start_year = 1.0
+duration_years = 6.0
+share = 1.0
+sensitivity_boost = 0.3
+child_under_years = 2.0
+"#;
+
 pub fn write_config(dir: &Path, name: &str, text: &str) -> PathBuf {
     let path = dir.join(name);
     std::fs::write(&path, text).expect("write config");
@@ -37,18 +66,16 @@ pub fn write_config(dir: &Path, name: &str, text: &str) -> PathBuf {
 
 /// Runs `bondsim run CONFIG --out OUT --quiet EXTRA...` and asserts success.
 pub fn run_ok(config: &Path, out: &Path, extra: &[&str]) -> Output {
-    let output = bondsim()
-        .arg("run")
-        .arg(config)
-        .arg("--out")
-        .arg(out)
-        .arg("--quiet")
-        .args(extra)
-        .output()
-        .expect("spawn bondsim");
+    run_ok_with(bondsim(), config, out, extra)
+}
+
+/// `run_ok` through `command`: the binary itself, or a program that runs it (an emulator).
+pub fn run_ok_with(mut command: Command, config: &Path, out: &Path, extra: &[&str]) -> Output {
+    command.arg("run").arg(config).arg("--out").arg(out).arg("--quiet").args(extra);
+    let output = command.output().expect("spawn bondsim");
     assert!(
         output.status.success(),
-        "bondsim failed: {}\n{}",
+        "{command:?} failed: {}\n{}",
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );

@@ -5,12 +5,11 @@ use bondsim_model::rules::{chosen_kind, unit};
 use bondsim_model::{BondKind, BondState, Intervention, Neuro, Params, Sex, WorkingModel};
 use petgraph::stable_graph::NodeIndex;
 use rand::RngExt;
-use rand_distr::{Distribution, Normal};
 
 use crate::components::{Attachment, Care, History, ParentId, Person, Physiology, Wellbeing};
 use crate::graph::SocialGraph;
 use crate::output::Output;
-use crate::rng::{Purpose, stream};
+use crate::rng::{Normal, Purpose, stream};
 use crate::systems;
 
 /// What a run needs besides the model parameters.
@@ -271,10 +270,6 @@ impl Simulation {
     }
 }
 
-fn normal(mean: f64, sd: f64) -> Normal<f64> {
-    Normal::new(mean, sd.max(1e-12)).expect("finite mean and positive spread are validated")
-}
-
 /// Spawns one agent and its graph node; returns its roster entry.
 pub(crate) fn spawn_agent(
     world: &mut World,
@@ -296,8 +291,9 @@ fn found_population(world: &mut World, size: u32) {
     let clock = *world.resource::<Clock>();
     let params = world.resource::<ModelParams>().0.clone();
     let f = &params.founders;
-    let (anx, avo) = (normal(f.anxiety_mean, f.working_model_sd), normal(f.avoidance_mean, f.working_model_sd));
-    let (disorg, receptor) = (normal(0.0, f.working_model_sd), normal(0.6, 0.1));
+    let (anx, avo) =
+        (Normal::new(f.anxiety_mean, f.working_model_sd), Normal::new(f.avoidance_mean, f.working_model_sd));
+    let (disorg, receptor) = (Normal::new(0.0, f.working_model_sd), Normal::new(0.6, 0.1));
     // Founders are numbered from the oldest to the youngest, so that id order is birth order for
     // everyone (later births get later ids): the roster, the ECS tables and the graph's nodes
     // (renumbered in birth order) then list agents in one order, and the bonds of people of
@@ -323,7 +319,7 @@ fn found_population(world: &mut World, size: u32) {
             allostatic_load: 0.0,
             gr_sensitivity: unit(receptor.sample(&mut rng)).max(0.05),
         };
-        let sensitivity_offset = normal(0.0, params.caregiving.sensitivity_sd).sample(&mut rng);
+        let sensitivity_offset = Normal::new(0.0, params.caregiving.sensitivity_sd).sample(&mut rng);
         let person = Person {
             id,
             sex,

@@ -11,7 +11,6 @@ use bondsim_model::rules::{self, CaregivingReceived};
 use bondsim_model::{BondKind, BondState, Category, InterventionKind, Neuro, Sex, WorkingModel};
 use petgraph::stable_graph::{EdgeIndex, NodeIndex};
 use rand::RngExt;
-use rand_distr::{Distribution, Normal, StandardNormal};
 use rayon::prelude::*;
 
 use crate::ages::AgeCurves;
@@ -21,7 +20,7 @@ use crate::output::{
     AgentRow, BirthRow, BondEventKind, BondEventRow, DeathRow, InterventionRow, MetricsRow, NetworkRow,
 };
 use crate::prefetch::prefetch;
-use crate::rng::{Purpose, pair_key, stream};
+use crate::rng::{Normal, Purpose, pair_key, standard_normal, stream};
 use crate::sim::{Clock, InterventionPlan, Member, ModelParams, Recorder, Roster, SnapshotDue, TickTally, spawn_agent};
 
 /// The phases of a tick in order (ARCHITECTURE brief, "A tick's phases"), each named after its
@@ -662,7 +661,7 @@ impl<'a> EncounterDraw<'a> {
         let (me, them) = (&self.slots[m.node.index()], &self.slots[other.index()]);
         let their_age = them.age_years(clock);
         let age_gap = (their_age - me.age_years(clock)).abs();
-        if e.rng.random::<f64>() >= 0.5f64.powf(age_gap / p.age_similarity_years) {
+        if e.rng.random::<f64>() >= libm::pow(0.5, age_gap / p.age_similarity_years) {
             return None;
         }
         let openness = 1.0 - 0.25 * (me.avoidance() + them.avoidance());
@@ -1459,7 +1458,7 @@ fn develop(
             + support,
     );
     let mut rng = stream(clock.seed, Purpose::Experience, person.id, clock.tick as u64);
-    let noise = [StandardNormal.sample(&mut rng), StandardNormal.sample(&mut rng)];
+    let noise = [standard_normal(&mut rng), standard_normal(&mut rng)];
     rules::update_experience(&mut care.experience, noise, &fractions.drift);
     if rng.random::<f64>() < fractions.life_event_chance {
         rules::life_event(&mut care.experience, rng.random::<f64>(), &p.development);
@@ -1709,11 +1708,10 @@ fn give_birth(world: &mut World, mother: Member, params: &bondsim_model::Params,
     world.resource_mut::<Roster>().next_id += 1;
     let mut rng = stream(clock.seed, Purpose::Newborn, id, clock.tick as u64);
     let sd = params.development.temperament_sd;
-    let temper = Normal::new(0.0, sd.max(1e-12)).expect("validated spread");
+    let temper = Normal::new(0.0, sd);
     let temperament = [temper.sample(&mut rng), temper.sample(&mut rng), temper.sample(&mut rng).abs() * 0.5];
     let sex = if rng.random_bool(0.5) { Sex::Female } else { Sex::Male };
-    let sensitivity_offset =
-        Normal::new(0.0, params.caregiving.sensitivity_sd.max(1e-12)).expect("validated spread").sample(&mut rng);
+    let sensitivity_offset = Normal::new(0.0, params.caregiving.sensitivity_sd).sample(&mut rng);
     let generation = mp.generation.max(fp.generation) + 1;
     let person = Person {
         id,

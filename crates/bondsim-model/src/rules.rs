@@ -23,7 +23,8 @@ pub fn relax(level: f64, target: f64, fraction: f64) -> f64 {
 /// lifelong floor `adult_plasticity`. A logistic fall.
 #[inline]
 pub fn plasticity(age_years: f64, p: &DevelopmentParams) -> f64 {
-    let fall = 1.0 / (1.0 + ((age_years - p.sensitive_period_midpoint_years) / p.sensitive_period_width_years).exp());
+    let fall =
+        1.0 / (1.0 + libm::exp((age_years - p.sensitive_period_midpoint_years) / p.sensitive_period_width_years));
     p.adult_plasticity + (1.0 - p.adult_plasticity) * fall
 }
 
@@ -205,7 +206,7 @@ pub fn contact_weight(kind: BondKind, strength: f64, novelty: f64) -> f64 {
 /// The novelty part of a bond's contact weight, fading with the bond's age.
 #[inline]
 pub fn novelty(bond_age_years: f64, p: &BondParams) -> f64 {
-    p.novelty_weight * (-bond_age_years / p.novelty_years).exp()
+    p.novelty_weight * libm::exp(-bond_age_years / p.novelty_years)
 }
 
 /// Claim 3 (selective): chosen bonds are classed by strength into the Dunbar-like layers.
@@ -303,21 +304,21 @@ pub fn health(allostatic_load: f64, age_factor: f64) -> f64 {
 /// it by age).
 #[inline]
 pub fn health_age_factor(age_years: f64) -> f64 {
-    (-(age_years - 40.0).max(0.0) / 60.0).exp()
+    libm::exp(-(age_years - 40.0).max(0.0) / 60.0)
 }
 
 /// Claim 7: yearly death hazard, a Gompertz age baseline ([`gompertz_baseline`]) raised by
 /// allostatic load.
 #[inline]
 pub fn mortality_hazard_per_year(baseline: f64, allostatic_load: f64, p: &LifeParams) -> f64 {
-    baseline * (p.load_mortality * allostatic_load).exp()
+    baseline * libm::exp(p.load_mortality * allostatic_load)
 }
 
 /// The age part of [`mortality_hazard_per_year`]: the Gompertz baseline (per year; the engine
 /// tabulates it by age).
 #[inline]
 pub fn gompertz_baseline(age_years: f64, p: &LifeParams) -> f64 {
-    p.gompertz_a_per_year * (p.gompertz_b * age_years).exp()
+    p.gompertz_a_per_year * libm::exp(p.gompertz_b * age_years)
 }
 
 /// A number the chance of death in a tick, `per_tick(mortality_hazard_per_year(baseline, load))`,
@@ -326,7 +327,7 @@ pub fn gompertz_baseline(age_years: f64, p: &LifeParams) -> f64 {
 /// largest hazard times the tick: 1 − e^(−x) ≤ x, and the factor 2 covers the roundings.
 #[inline]
 pub fn death_chance_bound(baseline: f64, dt_years: f64, p: &LifeParams) -> f64 {
-    2.0 * baseline * p.load_mortality.max(0.0).exp() * dt_years
+    2.0 * baseline * libm::exp(p.load_mortality.max(0.0)) * dt_years
 }
 
 /// Yearly births to a partnered woman at `age_years`: a plateau over the fertile years with
@@ -446,7 +447,7 @@ pub struct ExperienceDrift {
 impl ExperienceDrift {
     #[inline]
     pub fn new(dt_years: f64, p: &DevelopmentParams) -> Self {
-        let keep = (-dt_years / p.experience_years).exp();
+        let keep = libm::exp(-dt_years / p.experience_years);
         Self { keep, spread: p.experience_sd * (1.0 - keep * keep).sqrt() }
     }
 }
@@ -900,7 +901,7 @@ mod tests {
         };
         let mut normal = move || {
             let (u, v) = (uniform(), uniform());
-            (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
+            (-2.0 * libm::log(u)).sqrt() * libm::cos(std::f64::consts::TAU * v)
         };
         // Over many correlation times the drift settles at its stationary spread.
         let drift = ExperienceDrift::new(WEEK, &p);
@@ -925,7 +926,7 @@ mod tests {
         for _ in 0..(p.experience_years * 52.0) as usize {
             update_experience(&mut fading, [0.0; 2], &drift);
         }
-        assert!((fading[0] - 0.3 * (-1.0f64).exp()).abs() < 0.01, "{}", fading[0]);
+        assert!((fading[0] - 0.3 * libm::exp(-1.0)).abs() < 0.01, "{}", fading[0]);
     }
 
     #[test]
