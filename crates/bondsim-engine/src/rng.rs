@@ -15,6 +15,7 @@
 
 use std::sync::LazyLock;
 
+use rand::distr::Open01;
 use rand::{Rng, RngExt};
 use rand_pcg::Pcg64Mcg;
 
@@ -147,17 +148,12 @@ pub fn standard_normal<R: Rng + ?Sized>(rng: &mut R) -> f64 {
 /// A draw from the tail beyond [`TAIL_START`] (Marsaglia 1964), on the side asked.
 fn tail<R: Rng + ?Sized>(rng: &mut R, negative: bool) -> f64 {
     loop {
-        let x = libm::log(open01(rng)) / TAIL_START;
-        let y = libm::log(open01(rng));
+        let x = libm::log(rng.sample::<f64, _>(Open01)) / TAIL_START;
+        let y = libm::log(rng.sample::<f64, _>(Open01));
         if -2.0 * y >= x * x {
             return if negative { x - TAIL_START } else { TAIL_START - x };
         }
     }
-}
-
-/// Uniform on (0, 1), ends excluded: a double in [1, 2) made from its bits, less 1 − 2^−53.
-fn open01<R: Rng + ?Sized>(rng: &mut R) -> f64 {
-    f64::from_bits(0x3ff0_0000_0000_0000 | rng.next_u64() >> 12) - (1.0 - f64::EPSILON / 2.0)
 }
 
 #[cfg(test)]
