@@ -12,18 +12,7 @@ fn one_and_two_threads_write_byte_identical_parquet() {
     run_ok(&config, &one, &["--threads", "1"]);
     run_ok(&config, &two, &["--threads", "2"]);
     run_ok(&config, &again, &["--threads", "2"]);
-    let files = parquet_files(&one);
-    assert_eq!(files.len(), bondsim_io::TABLES.len());
-    for file in files {
-        let relative = file.strip_prefix(&one).unwrap();
-        let a = std::fs::read(&file).unwrap();
-        assert!(!a.is_empty());
-        assert_eq!(
-            a,
-            std::fs::read(two.join(relative)).unwrap(),
-            "{} differs between 1 and 2 threads",
-            relative.display()
-        );
-        assert_eq!(a, std::fs::read(again.join(relative)).unwrap(), "{} differs between two runs", relative.display());
-    }
+    assert_eq!(parquet_files(&one).len(), bondsim_io::TABLES.len());
+    assert_same_parquet(&one, &two, "1 and 2 threads");
+    assert_same_parquet(&one, &again, "two runs at 2 threads");
 }

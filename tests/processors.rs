@@ -70,20 +70,10 @@ fn runs_on_processors_with_and_without_avx2_and_fused_multiply_add_write_the_sam
     let config = write_config(dir.path(), "processors.toml", &format!("{EXPERIMENT}{THREE_INTERVENTIONS}"));
     let native = dir.path().join("native");
     run_ok(&config, &native, &["--threads", "2"]);
-    let files = parquet_files(&native);
-    assert_eq!(files.len(), bondsim_io::TABLES.len());
+    assert_eq!(parquet_files(&native).len(), bondsim_io::TABLES.len());
     for cpu in ["Haswell-v4", "qemu64"] {
         let emulated = dir.path().join(cpu);
         run_emulated(&qemu, cpu, &config, &emulated);
-        for file in &files {
-            let relative = file.strip_prefix(&native).unwrap();
-            let bytes = std::fs::read(file).unwrap();
-            assert!(!bytes.is_empty());
-            assert!(
-                bytes == std::fs::read(emulated.join(relative)).unwrap(),
-                "{} differs between this processor and QEMU's {cpu}",
-                relative.display()
-            );
-        }
+        assert_same_parquet(&native, &emulated, &format!("this processor and QEMU's {cpu}"));
     }
 }

@@ -106,6 +106,21 @@ pub fn all_files(dir: &Path) -> Vec<String> {
     walk(dir).iter().map(|p| p.strip_prefix(dir).unwrap().display().to_string()).collect()
 }
 
+/// Asserts that `b` holds the Parquet files `a` holds (the same relative paths), none empty, each
+/// byte for byte the same; `what` names the two runs in a failure's message.
+pub fn assert_same_parquet(a: &Path, b: &Path, what: &str) {
+    let relative = |dir: &Path| -> Vec<PathBuf> {
+        parquet_files(dir).iter().map(|f| f.strip_prefix(dir).unwrap().to_path_buf()).collect()
+    };
+    let files = relative(a);
+    assert_eq!(files, relative(b), "the same files: {what}");
+    for file in files {
+        let bytes = std::fs::read(a.join(&file)).unwrap();
+        assert!(!bytes.is_empty(), "{} is empty", file.display());
+        assert!(bytes == std::fs::read(b.join(&file)).unwrap(), "{} differs: {what}", file.display());
+    }
+}
+
 pub fn read_table(out: &Path, table: &str) -> Vec<RecordBatch> {
     let files = parquet_files(&out.join(table));
     assert_eq!(files.len(), 1, "one file per table per run: {files:?}");
