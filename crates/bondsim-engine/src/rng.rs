@@ -123,23 +123,39 @@ impl Ziggurat {
 
 /// A standard normal draw, with the same bits on every processor (see the module's notes).
 /// One 64-bit draw gives the layer (its low 8 bits) and a point across it (its top 52 bits);
-/// most points fall inside the layer's rectangle under the curve and are taken at once.
+/// most points fall inside the layer's rectangle under the curve and are taken at once. That
+/// path is inlined into the callers, the rest (about 1.5 % of draws) is a call away: a call for
+/// every draw made the caregiving phase, which draws twice per agent and tick, 13–32 % slower.
+#[inline]
 pub fn standard_normal<R: Rng + ?Sized>(rng: &mut R) -> f64 {
     let z = &*ZIGGURAT;
+    let (i, u, x) = point(z, rng.next_u64());
+    if x.abs() < z.x[i + 1] { x } else { outside_rectangle(z, rng, i, u, x) }
+}
+
+/// The layer, the uniform across it and the point that one 64-bit draw gives.
+#[inline(always)]
+fn point(z: &Ziggurat, bits: u64) -> (usize, f64, f64) {
+    let i = (bits & 0xff) as usize;
+    // Uniform on [−1, 1): a double in [2, 4) made from its bits, less 3.
+    let u = f64::from_bits(0x4000_0000_0000_0000 | bits >> 12) - 3.0;
+    (i, u, u * z.x[i])
+}
+
+/// The rest of a draw whose point fell outside its layer's rectangle: from the tail for the
+/// base layer; otherwise the point if it lies under the curve, else drawn again.
+#[cold]
+#[inline(never)]
+fn outside_rectangle<R: Rng + ?Sized>(z: &Ziggurat, rng: &mut R, mut i: usize, mut u: f64, mut x: f64) -> f64 {
     loop {
-        let bits = rng.next_u64();
-        let i = (bits & 0xff) as usize;
-        // Uniform on [−1, 1): a double in [2, 4) made from its bits, less 3.
-        let u = f64::from_bits(0x4000_0000_0000_0000 | bits >> 12) - 3.0;
-        let x = u * z.x[i];
-        if x.abs() < z.x[i + 1] {
-            return x;
-        }
         if i == 0 {
             return tail(rng, u < 0.0);
         }
-        // Between the rectangles: under the curve, or drawn again.
         if z.f[i + 1] + (z.f[i] - z.f[i + 1]) * rng.random::<f64>() < density(x) {
+            return x;
+        }
+        (i, u, x) = point(z, rng.next_u64());
+        if x.abs() < z.x[i + 1] {
             return x;
         }
     }
