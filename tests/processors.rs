@@ -20,7 +20,7 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use common::*;
@@ -43,14 +43,8 @@ years = 15.0
 agents_every_ticks = 26
 "#;
 
-/// `qemu-x86_64` on the `PATH`, if there is one.
-fn qemu() -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path).map(|dir| dir.join("qemu-x86_64")).find(|candidate| candidate.is_file())
-}
-
 /// Runs the binary under QEMU emulating `cpu`, as `run_ok` runs it natively.
-fn run_emulated(qemu: &Path, cpu: &str, config: &Path, out: &Path) {
+fn run_emulated(qemu: &str, cpu: &str, config: &Path, out: &Path) {
     let mut command = Command::new(qemu);
     command.args(["-cpu", cpu, env!("CARGO_BIN_EXE_bondsim")]);
     run_ok_with(command, config, out, &["--threads", "2"]);
@@ -58,12 +52,8 @@ fn run_emulated(qemu: &Path, cpu: &str, config: &Path, out: &Path) {
 
 #[test]
 fn runs_on_processors_with_and_without_avx2_and_fused_multiply_add_write_the_same_bytes() {
-    let Some(qemu) = qemu() else {
-        assert!(
-            std::env::var_os("BONDSIM_REQUIRE_QEMU").is_none(),
-            "BONDSIM_REQUIRE_QEMU is set and qemu-x86_64 is not on the PATH (Debian: apt-get install qemu-user)"
-        );
-        eprintln!("skipped: qemu-x86_64 is not on the PATH (Debian: apt-get install qemu-user)");
+    let Some(qemu) = outside_program(&["qemu-x86_64"], "BONDSIM_REQUIRE_QEMU", "Debian: apt-get install qemu-user")
+    else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -73,7 +63,7 @@ fn runs_on_processors_with_and_without_avx2_and_fused_multiply_add_write_the_sam
     assert_eq!(parquet_files(&native).len(), bondsim_io::TABLES.len());
     for cpu in ["Haswell-v4", "qemu64"] {
         let emulated = dir.path().join(cpu);
-        run_emulated(&qemu, cpu, &config, &emulated);
+        run_emulated(qemu, cpu, &config, &emulated);
         assert_same_parquet(&native, &emulated, &format!("this processor and QEMU's {cpu}"));
     }
 }

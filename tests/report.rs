@@ -11,13 +11,11 @@ use common::*;
 /// Headless Chromium's DOM of `page` after its scripts ran, or None when there is no Chromium
 /// (then the test says so; `.ci/run` sets BONDSIM_REQUIRE_BROWSER=1 so CI cannot skip it).
 fn rendered_dom(page: &Path, profile: &Path) -> Option<String> {
-    let browser =
-        ["chromium", "chromium-browser"].into_iter().find(|b| Command::new(b).arg("--version").output().is_ok());
-    let Some(browser) = browser else {
-        assert!(std::env::var("BONDSIM_REQUIRE_BROWSER").is_err(), "no chromium: apt-get install chromium");
-        eprintln!("skipped: no chromium on this machine (apt-get install chromium)");
-        return None;
-    };
+    let browser = outside_program(
+        &["chromium", "chromium-browser"],
+        "BONDSIM_REQUIRE_BROWSER",
+        "Debian: apt-get install chromium",
+    )?;
     let output = Command::new(browser)
         .args([
             "--headless",

@@ -12,6 +12,19 @@ pub fn bondsim() -> Command {
     Command::new(env!("CARGO_BIN_EXE_bondsim"))
 }
 
+/// The first of `names` that runs on this machine (`NAME --version`), for a test that needs an
+/// outside program. Without one the test says it skips and passes, unless the environment
+/// variable `require` is set (`.ci/run` sets it, so that CI cannot skip): then it fails.
+/// `install` says where the program comes from.
+pub fn outside_program(names: &[&'static str], require: &str, install: &str) -> Option<&'static str> {
+    let found = names.iter().copied().find(|name| Command::new(name).arg("--version").output().is_ok());
+    if found.is_none() {
+        assert!(std::env::var_os(require).is_none(), "{require} is set and none of {names:?} runs ({install})");
+        eprintln!("skipped: none of {names:?} on this machine ({install})");
+    }
+    found
+}
+
 /// A small experiment that runs in about a second: 400 founders for 12 years.
 pub const SMALL: &str = r#"
 [experiment]
