@@ -249,9 +249,10 @@ mod tests {
     #[test]
     fn normal_draws_are_the_bits_this_method_gives() {
         // The first draws of one stream, and a digest of a million (about 15,000 of them fall
-        // between the rectangles, where `exp` decides, and 280 in the tails, made with `ln`): a change to the method, its tables or the functions they are computed with
-        // changes every run's output, and shows here first. The same on every processor
-        // (tests/processors.rs runs the whole program on three).
+        // between the rectangles, where `exp` decides, and 280 in the tails, made with `ln`): a
+        // change to the method, its tables or the functions they are computed with changes every
+        // run's output, and shows here first. The same on every processor (tests/processors.rs
+        // runs the whole program on three).
         let mut rng = stream(42, Purpose::Experience, 1, 1);
         let first: Vec<u64> = (0..4).map(|_| standard_normal(&mut rng).to_bits()).collect();
         assert_eq!(first, [0xbfdf_39a2_6e1e_dc92, 0x3fc6_8d9e_cdad_d271, 0xbfcc_87db_8f5e_866b, 0xbff3_c2f6_cd33_6981]);
