@@ -9,6 +9,7 @@
 mod adjacency;
 pub mod ages;
 pub mod components;
+mod exact_sum;
 pub mod graph;
 pub mod invariants;
 pub mod output;

@@ -15,6 +15,7 @@ use rayon::prelude::*;
 
 use crate::ages::AgeCurves;
 use crate::components::{Attachment, Care, Exposure, History, ParentId, Person, Physiology, Wellbeing};
+use crate::exact_sum::ExactSum;
 use crate::graph::{Bond, Link, SocialGraph};
 use crate::output::{
     AgentRow, BirthRow, BondEventKind, BondEventRow, DeathRow, InterventionRow, MetricsRow, NetworkRow,
@@ -293,10 +294,6 @@ impl BondWord {
 /// Why the per-agent phases' queries iterate as slices, table by table (`contiguous_iter_mut`):
 /// every component they read or write is stored in tables (only `Exposure` is a sparse set).
 const DENSE: &str = "the agents' components other than Exposure are stored in tables";
-
-/// Agents per block where a phase fetches values in parallel before summing them in roster order
-/// (`record_tick`): a block's worth (a few MB) is held at a time, not a million agents' worth.
-const BLOCK_AGENTS: usize = 65_536;
 
 /// How far ahead the learning phase asks for what it will read at random (`prefetch`): the
 /// second partner's row and weight sum this many bonds ahead in the bond pass, an agent's bonds
@@ -1798,10 +1795,7 @@ fn give_birth(world: &mut World, mother: Member, params: &bondsim_model::Params,
 
 /// Population aggregates every tick; agent snapshots at the snapshot interval.
 pub fn record_tick(world: &mut World) {
-    // Components through a query (its component ids resolved once), not `World::get`, which
-    // looks each component's id up in a hash map per agent.
-    let mut levels = world.query::<(&Person, &Physiology, &Attachment, &Wellbeing)>();
-    let levels = levels.query(world);
+    let mut agents = world.query::<(&Person, &Physiology, &Attachment, &Wellbeing)>();
     let clock = *world.resource::<Clock>();
     let tally = *world.resource::<TickTally>();
     let adult_years = world.resource::<ModelParams>().0.life.adult_years;
@@ -1816,49 +1810,50 @@ pub fn record_tick(world: &mut World) {
     let graph = world.resource::<SocialGraph>();
     row.bonds = graph.bond_count() as u64;
     row.couples = graph.couples();
-    // Each agent's values fetched in parallel, a block of the roster at a time, then summed in
-    // roster order (the same sums, to the bit, at any thread count and block size).
-    let members = &world.resource::<Roster>().members;
-    let mut values: Vec<Option<AgentMetrics>> = Vec::with_capacity(BLOCK_AGENTS.min(members.len()));
-    let mut categories = [0u64; 4];
-    for block in members.chunks(BLOCK_AGENTS) {
-        block
-            .par_iter()
-            .map(|m| {
-                let (person, ph, at, wb) = levels.get(m.entity).ok()?;
-                let means =
-                    [ph.0.oxytocin, ph.0.dopamine, ph.0.cortisol, ph.0.allostatic_load, wb.loneliness, wb.health];
-                let adult = clock.age_years(person.birth_tick) >= adult_years;
-                Some((means, person.generation, adult, at.0.category()))
+    // Every agent's part summed over the ECS's columns in parallel, in whatever order the tables
+    // hold them: counts, a maximum and fixed-point sums (`ExactSum`), which come to the same bits
+    // in any order and grouping, at any thread count and after a resume.
+    let mut totals = PopulationTotals::default();
+    for (people, physiology, attachments, wellbeing) in agents.contiguous_iter(world).expect(DENSE) {
+        let part = people
+            .par_chunks(TOTALS_BLOCK)
+            .zip(physiology.par_chunks(TOTALS_BLOCK))
+            .zip(attachments.par_chunks(TOTALS_BLOCK))
+            .zip(wellbeing.par_chunks(TOTALS_BLOCK))
+            .map(|(((people, physiology), attachments), wellbeing)| {
+                let mut t = PopulationTotals::default();
+                for (((person, ph), at), wb) in people.iter().zip(physiology).zip(attachments).zip(wellbeing) {
+                    t.population += 1;
+                    let levels =
+                        [ph.0.oxytocin, ph.0.dopamine, ph.0.cortisol, ph.0.allostatic_load, wb.loneliness, wb.health];
+                    for (sum, level) in t.levels.iter_mut().zip(levels) {
+                        sum.add(level);
+                    }
+                    t.max_generation = t.max_generation.max(person.generation);
+                    if clock.age_years(person.birth_tick) >= adult_years {
+                        t.adults += 1;
+                        t.categories[at.0.category() as usize] += 1;
+                    }
+                }
+                t
             })
-            .collect_into_vec(&mut values);
-        for &(means, generation, adult, category) in values.iter().flatten() {
-            row.population += 1;
-            row.mean_oxytocin += means[0];
-            row.mean_dopamine += means[1];
-            row.mean_cortisol += means[2];
-            row.mean_allostatic_load += means[3];
-            row.mean_loneliness += means[4];
-            row.mean_health += means[5];
-            row.max_generation = row.max_generation.max(generation);
-            if adult {
-                row.adults += 1;
-                categories[category as usize] += 1;
-            }
-        }
+            .reduce(PopulationTotals::default, PopulationTotals::merge);
+        totals = totals.merge(part);
     }
+    row.population = totals.population;
+    row.adults = totals.adults;
+    row.max_generation = totals.max_generation;
     let n = row.population.max(1) as f64;
     row.mean_bonds_per_agent = 2.0 * row.bonds as f64 / n;
-    for mean in [
-        &mut row.mean_oxytocin,
-        &mut row.mean_dopamine,
-        &mut row.mean_cortisol,
-        &mut row.mean_allostatic_load,
-        &mut row.mean_loneliness,
-        &mut row.mean_health,
-    ] {
-        *mean /= n;
-    }
+    [
+        row.mean_oxytocin,
+        row.mean_dopamine,
+        row.mean_cortisol,
+        row.mean_allostatic_load,
+        row.mean_loneliness,
+        row.mean_health,
+    ] = totals.levels.map(|sum| sum.value() / n);
+    let categories = totals.categories;
     let adults = row.adults.max(1) as f64;
     row.adult_secure_share = categories[Category::Secure as usize] as f64 / adults;
     row.adult_anxious_share = categories[Category::Anxious as usize] as f64 / adults;
@@ -1871,9 +1866,32 @@ pub fn record_tick(world: &mut World) {
         clock.snapshot_every_ticks > 0 && clock.tick % clock.snapshot_every_ticks == 0;
 }
 
-/// One agent's part of the metrics row: the six levels averaged, its generation, whether it is
-/// an adult, its category.
-type AgentMetrics = ([f64; 6], u32, bool, Category);
+/// Agents per task of [`record_tick`]'s sums.
+const TOTALS_BLOCK: usize = 4_096;
+
+/// What the metrics row adds up over the agents: the population, the adults and their
+/// categories, the highest generation, and the six levels whose means it reports (oxytocin,
+/// dopamine, cortisol, allostatic load, loneliness, health).
+#[derive(Debug, Clone, Copy, Default)]
+struct PopulationTotals {
+    population: u64,
+    adults: u64,
+    categories: [u64; 4],
+    max_generation: u32,
+    levels: [ExactSum; 6],
+}
+
+impl PopulationTotals {
+    fn merge(self, other: Self) -> Self {
+        Self {
+            population: self.population + other.population,
+            adults: self.adults + other.adults,
+            categories: std::array::from_fn(|i| self.categories[i] + other.categories[i]),
+            max_generation: self.max_generation.max(other.max_generation),
+            levels: std::array::from_fn(|i| self.levels[i].merge(other.levels[i])),
+        }
+    }
+}
 
 /// The snapshot's rows for a slice of the roster (in id order): their agent rows, and the bonds
 /// whose smaller id is one of theirs, sorted by the pair's ids. Slice after slice, in roster
