@@ -123,7 +123,7 @@ mod tests {
                 shuffled.swap(i, (state >> 33) as usize % (i + 1));
             }
             prop_assert_eq!(sum(&shuffled), whole);
-            // And the sum is within a unit per term of the true one (plus the final rounding).
+            // And it is close to the plain floating-point sum, which rounds at every term.
             let naive: f64 = terms.iter().sum();
             prop_assert!((whole.value() - naive).abs() <= 1e-6 * (1.0 + naive.abs()));
         }
