@@ -12,13 +12,31 @@ use std::sync::OnceLock;
 use common::*;
 
 /// The quick validation with the default parameters, run once (with `--strict`: exit status 1
-/// when a fact is out of tolerance) for every test here; its output folder and facts.
-fn defaults() -> &'static (tempfile::TempDir, Vec<serde_json::Value>) {
-    static DEFAULTS: OnceLock<(tempfile::TempDir, Vec<serde_json::Value>)> = OnceLock::new();
+/// when a fact is out of tolerance) for every test here, and measured a second time in the same
+/// folder. What the tests read of it is kept; the folder (about 220 MB of runs) is removed
+/// before any test reads it: a `TempDir` held in a static is never dropped.
+struct Defaults {
+    facts: Vec<serde_json::Value>,
+    /// validation.parquet after the first measuring, and after the second.
+    parquet: (Vec<u8>, Vec<u8>),
+    /// The second measuring's exit status, standard output and error.
+    again: (bool, String, String),
+}
+
+fn defaults() -> &'static Defaults {
+    static DEFAULTS: OnceLock<Defaults> = OnceLock::new();
     DEFAULTS.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap();
-        let facts = quick(None, &dir.path().join("validate"), true);
-        (dir, facts)
+        let out = dir.path().join("validate");
+        let facts = quick(None, &out, true);
+        let path = out.join("validation.parquet");
+        let before = std::fs::read(&path).unwrap();
+        // Measuring the same runs again (they are skipped, not rerun).
+        let again = bondsim().args(["validate", "--quick", "--threads", "2", "--out"]).arg(&out).output().unwrap();
+        let after = std::fs::read(&path).unwrap();
+        let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+        let again = (again.status.success(), text(&again.stdout), text(&again.stderr));
+        Defaults { facts, parquet: (before, after), again }
     })
 }
 
@@ -54,8 +72,7 @@ fn value(facts: &[serde_json::Value], measure_starts: &str) -> f64 {
 
 #[test]
 fn quick_validation_passes_every_fact_with_the_defaults() {
-    let (dir, facts) = defaults();
-    let out = dir.path().join("validate");
+    let Defaults { facts, parquet: (before, after), again } = defaults();
     assert_eq!(facts.len(), 23);
     for f in facts {
         let value = f["value"].as_f64().unwrap_or_else(|| panic!("no value for {f}"));
@@ -70,9 +87,7 @@ fn quick_validation_passes_every_fact_with_the_defaults() {
         assert!((0.0..=1.0).contains(&f["value"].as_f64().unwrap()), "{f}");
     }
     // The same table as Parquet, with the config and the master seed in its metadata.
-    let path = out.join("validation.parquet");
-    let file = std::fs::File::open(&path).unwrap();
-    let reader = parquet::file::reader::SerializedFileReader::new(file).unwrap();
+    let reader = parquet::file::reader::SerializedFileReader::new(bytes::Bytes::from(before.clone())).unwrap();
     use parquet::file::reader::FileReader;
     let meta = reader.metadata().file_metadata();
     assert_eq!(meta.num_rows(), 23);
@@ -82,11 +97,10 @@ fn quick_validation_passes_every_fact_with_the_defaults() {
     let run_seeds = kv.iter().find(|k| k.key == "bondsim.run_seeds").and_then(|k| k.value.clone()).unwrap();
     assert_eq!(run_seeds.split(',').count(), 2, "{run_seeds}");
     // Measuring the same runs again (they are skipped, not rerun) gives the same bytes.
-    let before = std::fs::read(&path).unwrap();
-    let again = bondsim().args(["validate", "--quick", "--threads", "2", "--out"]).arg(&out).output().unwrap();
-    assert!(again.status.success(), "{}", String::from_utf8_lossy(&again.stderr));
-    assert!(String::from_utf8_lossy(&again.stdout).contains("2 skipped"));
-    assert_eq!(before, std::fs::read(&path).unwrap(), "validation.parquet is deterministic");
+    let (success, stdout, stderr) = again;
+    assert!(success, "{stderr}");
+    assert!(stdout.contains("2 skipped"), "{stdout}");
+    assert_eq!(before, after, "validation.parquet is deterministic");
 }
 
 /// A measure with the defaults and with one `[model.SECTION] KEY = VALUE` changed.
@@ -95,7 +109,7 @@ fn with_and_without(section: &str, key: &str, value_text: &str, measure: &str) -
     let text = format!("[experiment]\nname = \"changed\"\n[model.{section}]\n{key} = {value_text}\n");
     let config = write_config(dir.path(), "changed.toml", &text);
     let changed = quick(Some(&config), &dir.path().join("changed"), false);
-    (value(&defaults().1, measure), value(&changed, measure))
+    (value(&defaults().facts, measure), value(&changed, measure))
 }
 
 #[test]

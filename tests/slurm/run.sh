@@ -22,7 +22,10 @@ fi
 WORK="$(mktemp -d /tmp/bondsim-slurm.XXXXXX)"
 HOST="$(hostname -s)"
 PIDS=()
+# The daemons stopped by their process ids; the folder removed when the test passed, kept (and
+# named) when it failed, for its logs.
 cleanup() {
+  local status=$?
   for pidfile in "$WORK/slurmd.pid" "$WORK/slurmctld.pid" "$WORK/munged.pid"; do
     if [ -s "$pidfile" ]; then kill "$(cat "$pidfile")" 2>/dev/null || true; fi
   done
@@ -30,6 +33,7 @@ cleanup() {
   for pidfile in "$WORK/slurmd.pid" "$WORK/slurmctld.pid" "$WORK/munged.pid"; do
     if [ -s "$pidfile" ]; then kill -9 "$(cat "$pidfile")" 2>/dev/null || true; fi
   done
+  if [ "$status" -eq 0 ]; then rm -rf "$WORK"; else echo "slurm test: its state and logs are kept in $WORK"; fi
 }
 trap cleanup EXIT
 mkdir -p "$WORK/state" "$WORK/spool" "$WORK/logs" "$WORK/munge"
