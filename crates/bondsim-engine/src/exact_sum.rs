@@ -89,10 +89,10 @@ mod tests {
         assert!(sum(&[0.5]).merge(sum(&[f64::NEG_INFINITY])).value().is_nan());
         let largest = LIMIT - LIMIT * f64::EPSILON / 2.0; // the float just below 8
         assert_eq!(sum(&[largest, -largest, largest]).value(), largest);
-        // The most units a term can have, 2^64 times over (as many terms as a `u64` counts),
-        // stays within the `i128`.
-        let most = i128::from((largest * SCALE) as i64);
-        assert!(most < 1i128 << 63 && most.checked_mul(1i128 << 64).is_some());
+        // The largest term converts to its units exactly: `as i64` would saturate, not fail, if
+        // LIMIT × SCALE passed 2^63. Below it, 2^64 such terms (as many as a `u64` counts) stay
+        // within the `i128`.
+        assert_eq!((largest * SCALE) as i64 as f64, largest * SCALE, "a term's units fit an i64");
     }
 
     proptest! {
