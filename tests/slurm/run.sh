@@ -21,7 +21,6 @@ fi
 
 WORK="$(mktemp -d /tmp/bondsim-slurm.XXXXXX)"
 HOST="$(hostname -s)"
-PIDS=()
 # The daemons stopped by their process ids; the folder removed when the test passed, kept (and
 # named) when it failed, for its logs.
 cleanup() {
