@@ -117,6 +117,17 @@ fn main() {
             manifests.push(json(&out.join("manifest.json")));
         }
     }
+    // The machine, as the runs' manifests name it: figures are compared between runs on one kind.
+    let mut machines: Vec<String> = runs
+        .iter()
+        .flatten()
+        .map(|m| {
+            let processor = m["processor"].as_str().filter(|p| !p.is_empty()).unwrap_or("an unnamed processor");
+            format!("{processor}, {} logical processors", m["processors_available"].as_u64().unwrap_or(0))
+        })
+        .collect();
+    machines.sort();
+    machines.dedup();
     // A value of each run of a case, in the order the runs were made.
     let per_run = |name: &str, value: fn(&serde_json::Value) -> f64| {
         selected
@@ -230,6 +241,7 @@ fn main() {
             "Time per agent-tick at 1M against 10k: {of_medians:.2}× between the median runs, {same_round:.2}× against the 10k run of the 1M run's round"
         );
     }
+    println!("Measured on: {}", machines.join("; "));
 }
 
 /// The median of `values` (the upper one of an even count, as the table's median run).

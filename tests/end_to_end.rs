@@ -48,6 +48,13 @@ fn a_run_writes_a_complete_dataset_that_agrees_with_its_manifest() {
     assert_eq!(manifest.ticks, (12.0f64 * 365.25 / 7.0).round() as u64);
     assert_eq!(manifest.config_path.as_deref(), Some(config.to_str().unwrap()));
     assert!(manifest.peak_rss_bytes > 0 && manifest.wall_seconds > 0.0);
+    // The machine: the processor's name as the kernel gives it, and the processors this test's
+    // process (whose affinity the run inherits) may use.
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    if let Some(line) = cpuinfo.lines().find(|l| l.starts_with("model name")) {
+        assert!(!manifest.processor.is_empty() && line.contains(manifest.processor.split(' ').next().unwrap()));
+    }
+    assert_eq!(manifest.processors_available, std::thread::available_parallelism().unwrap().get());
     // Where the wall time went: the tick's phases in order, then the writing of the output; none
     // negative, and together no more than the run's wall time (which also counts the founding).
     let phases: Vec<&str> = manifest.phase_seconds.iter().map(|p| p.phase.as_str()).collect();

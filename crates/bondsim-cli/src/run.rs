@@ -230,6 +230,7 @@ pub fn execute(spec: &RunSpec, options: &RunOptions) -> Result<Manifest> {
     }
     manifest.wall_seconds += started.elapsed().as_secs_f64();
     manifest.peak_rss_bytes = bondsim_io::peak_rss_bytes();
+    manifest.record_machine();
     manifest.agent_ticks_per_second = manifest.agent_ticks as f64 / manifest.wall_seconds.max(1e-9);
     // The run's own error comes first: a full disk fails the manifest write too.
     let written = manifest.write_to(&spec.manifest_path);

@@ -68,6 +68,15 @@ pub struct Manifest {
     /// Where the wall time went: each phase of a tick in tick order, then the writing of the
     /// output, summed over the run's ticks.
     pub phase_seconds: Vec<PhaseSeconds>,
+    /// The processor the run's last session ran on (`model name` in /proc/cpuinfo; empty where
+    /// the kernel does not say), so that a run's cost can be compared with runs on the same
+    /// kind of machine. Absent from manifests of earlier builds.
+    #[serde(default)]
+    pub processor: String,
+    /// Logical processors the last session's process could use (its affinity mask, so a
+    /// SLURM allocation's cores); 0 in manifests of earlier builds.
+    #[serde(default)]
+    pub processors_available: usize,
 }
 
 /// Wall-clock seconds a run spent in one phase of its ticks (or in writing its output), summed
@@ -109,7 +118,15 @@ impl Manifest {
             output_bytes: 0,
             agent_ticks_per_second: 0.0,
             phase_seconds: Vec::new(),
+            processor: String::new(),
+            processors_available: 0,
         }
+    }
+
+    /// Records the machine this session ran on (`processor`, `processors_available`).
+    pub fn record_machine(&mut self) {
+        self.processor = processor_model();
+        self.processors_available = std::thread::available_parallelism().map_or(0, |n| n.get());
     }
 
     /// Writes the manifest to `path` atomically.
@@ -136,6 +153,19 @@ impl Manifest {
         serde_json::from_str(&text)
             .map_err(|e| IoError::Manifest { path: path.display().to_string(), message: e.to_string() })
     }
+}
+
+/// The processor's model name, from the first `model name` line of /proc/cpuinfo; empty where
+/// there is none.
+pub fn processor_model() -> String {
+    fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("model name").and_then(|v| v.trim_start().strip_prefix(':')))
+                .map(|v| v.split_whitespace().collect::<Vec<_>>().join(" "))
+        })
+        .unwrap_or_default()
 }
 
 /// Peak resident memory of this process (VmHWM from /proc/self/status), in bytes; 0 where the
