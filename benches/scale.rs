@@ -15,8 +15,12 @@
 //! configs/bench-10m.toml (10,000,000 founders for 2 years), which no other choice includes:
 //! about 8 minutes and 12 GB, for the memory of the population the targets are sized for.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+use common::SNAPSHOT_EVERY;
 
 struct Case {
     label: &'static str,
@@ -32,9 +36,6 @@ struct Case {
     by_default: bool,
 }
 
-/// The bench configs' `record.agents_every_ticks` (the first snapshot is at that tick).
-const SNAPSHOT_EVERY: u32 = 52;
-
 const CASES: &[Case] = &[
     Case { label: "10k", config: "configs/bench-10k.toml", threads: 2, snapshots: true, runs: 5, by_default: true },
     Case { label: "100k", config: "configs/bench-100k.toml", threads: 2, snapshots: true, runs: 3, by_default: true },
@@ -46,22 +47,7 @@ const CASES: &[Case] = &[
 
 /// The config of a case: the file itself, or a copy without snapshots next to the run's output.
 fn config_of(root: &Path, case: &Case, out: &Path) -> PathBuf {
-    let path = root.join(case.config);
-    if case.snapshots {
-        return path;
-    }
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let line = format!("agents_every_ticks = {SNAPSHOT_EVERY}");
-    assert!(text.contains(&line), "{} records every {SNAPSHOT_EVERY} ticks", case.config);
-    let copy = out.with_extension("toml");
-    std::fs::create_dir_all(copy.parent().expect("a parent")).expect("bench folder");
-    std::fs::write(&copy, text.replace(&line, "agents_every_ticks = 0")).expect("config copy written");
-    copy
-}
-
-fn json(path: &Path) -> serde_json::Value {
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    common::config(root, case.config, case.snapshots, out)
 }
 
 /// Rows and bytes of a table's files under the run's folder.
@@ -72,14 +58,10 @@ fn table_rows_and_bytes(manifest: &serde_json::Value, table: &str) -> (f64, f64)
 
 fn main() {
     // `cargo bench` passes `--bench`; any other argument is a filter on the labels.
-    let wanted: Option<Vec<String>> =
-        std::env::var("BONDSIM_SCALE").ok().map(|v| v.split(',').map(|s| s.trim().to_lowercase()).collect());
+    let wanted = common::wanted("BONDSIM_SCALE");
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let out_root = root.join("target").join("bench-scale");
-    // The binary measured: `BONDSIM_BIN` (say the link-time optimised build,
-    // target/release-lto/bondsim), or the release build cargo made for this bench.
-    let binary =
-        std::env::var_os("BONDSIM_BIN").map_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_bondsim")), PathBuf::from);
+    let binary = common::binary();
     eprintln!("measuring {}", binary.display());
     println!(
         "| run | threads | snapshots | agents (mean) | bonds (mean of snapshots) | bonds per agent | ticks | agent-ticks | wall s | agent-ticks/s | ticks/s | µs per agent-tick | peak RSS | RSS per agent | output | bytes per agent row |"
@@ -111,10 +93,12 @@ fn main() {
                 .arg(&out)
                 .args(["--overwrite", "--quiet", "--threads"])
                 .arg(case.threads.to_string())
+                // Each run's closing line to stderr, beside the wall times: stdout is the table.
+                .stdout(std::io::stderr())
                 .status()
                 .expect("bondsim runs");
             assert!(status.success(), "{} failed: {status}", case.config);
-            manifests.push(json(&out.join("manifest.json")));
+            manifests.push(common::manifest(&out));
         }
     }
     // The machine, as the runs' manifests name it: figures are compared between runs on one kind.

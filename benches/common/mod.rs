@@ -1,0 +1,41 @@
+//! What the whole-run benches share: the binary they measure, their configs (as written, or
+//! copied without snapshots) and the manifests their runs write.
+
+use std::path::{Path, PathBuf};
+
+/// The bench configs' `record.agents_every_ticks` (the first snapshot is at that tick).
+pub const SNAPSHOT_EVERY: u32 = 52;
+
+/// The binary measured: `BONDSIM_BIN` (say the link-time optimised build,
+/// target/release-lto/bondsim), or the release build cargo made for the bench.
+pub fn binary() -> PathBuf {
+    std::env::var_os("BONDSIM_BIN").map_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_bondsim")), PathBuf::from)
+}
+
+/// The cases named in the environment variable `var` (comma-separated, any case), if it is set.
+pub fn wanted(var: &str) -> Option<Vec<String>> {
+    std::env::var(var).ok().map(|v| v.split(',').map(|s| s.trim().to_lowercase()).collect())
+}
+
+/// A bench config: the file itself, or a copy without snapshots (`agents_every_ticks = 0`)
+/// next to the run's output folder `out`.
+pub fn config(root: &Path, config: &str, snapshots: bool, out: &Path) -> PathBuf {
+    let path = root.join(config);
+    if snapshots {
+        return path;
+    }
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let line = format!("agents_every_ticks = {SNAPSHOT_EVERY}");
+    assert!(text.contains(&line), "{config} records every {SNAPSHOT_EVERY} ticks");
+    let copy = out.with_extension("toml");
+    std::fs::create_dir_all(copy.parent().expect("a parent")).expect("bench folder");
+    std::fs::write(&copy, text.replace(&line, "agents_every_ticks = 0")).expect("config copy written");
+    copy
+}
+
+/// A run's `manifest.json`.
+pub fn manifest(out: &Path) -> serde_json::Value {
+    let path = out.join("manifest.json");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
