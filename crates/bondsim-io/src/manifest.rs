@@ -73,8 +73,9 @@ pub struct Manifest {
     /// kind of machine. Absent from manifests of earlier builds.
     #[serde(default)]
     pub processor: String,
-    /// Logical processors the last session's process could use (its affinity mask, so a
-    /// SLURM allocation's cores); 0 in manifests of earlier builds.
+    /// Logical processors the last session's process could use, as the standard library counts
+    /// them (its affinity mask and any cgroup quota: under SLURM, the allocation's cores); 0 in
+    /// manifests of earlier builds.
     #[serde(default)]
     pub processors_available: usize,
 }
