@@ -30,13 +30,61 @@ const CASES: &[Case] = &[
     Case { label: "100k", config: "configs/bench-100k.toml", snapshots: false, by_default: false },
 ];
 
-/// The instructions a callgrind file counted: its `summary:` (or `totals:`) line.
-fn instructions(callgrind_file: &std::path::Path) -> u64 {
+/// The phases of a tick, as the engine names their functions (`systems::tick_phases`; each is a
+/// function of its own in the binary).
+const PHASES: &[&str] = &[
+    "advance_clock",
+    "renumber_for_locality",
+    "apply_interventions",
+    "refresh_agent_view",
+    "meet_new_people",
+    "share_contact_time",
+    "learn_from_contact",
+    "break_partner_and_update_stress",
+    "caregiving_and_development",
+    "apply_deaths",
+    "apply_births",
+    "record_tick",
+];
+
+/// What a callgrind file counted: all the run's instructions (its `summary:` or `totals:` line),
+/// and each phase's inclusive count (the instructions of `bondsim_engine::systems::<phase>`
+/// and of everything it calls: its own cost lines plus the cost line after each `calls=`).
+/// The format is valgrind's "Callgrind Format Specification": `fn=(id) name` (or `cfn=`, a
+/// callee) names a function once and `fn=(id)` refers to it after; a cost line is its positions (as many as the
+/// `positions:` line names) then its events (here only `Ir`).
+fn instructions(callgrind_file: &std::path::Path) -> (u64, Vec<u64>) {
     let text = std::fs::read_to_string(callgrind_file).unwrap_or_else(|e| panic!("{}: {e}", callgrind_file.display()));
-    text.lines()
-        .find_map(|l| l.strip_prefix("summary:").or_else(|| l.strip_prefix("totals:")))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or_else(|| panic!("{}: no summary line", callgrind_file.display()))
+    let positions = text.lines().find_map(|l| l.strip_prefix("positions:")).map_or(1, |p| p.split_whitespace().count());
+    let mut names: std::collections::HashMap<String, String> = std::collections::HashMap::new();
+    let mut phases = vec![0u64; PHASES.len()];
+    let mut current: Option<usize> = None;
+    let mut total = None;
+    for line in text.lines() {
+        if let Some(v) = line.strip_prefix("summary:").or_else(|| line.strip_prefix("totals:")) {
+            total = v.trim().parse().ok();
+        } else if let Some(f) = line.strip_prefix("fn=").or_else(|| line.strip_prefix("cfn=")) {
+            // A name is given once, where its id first appears (on a `fn=` or a `cfn=` line).
+            let name = match f.strip_prefix('(').and_then(|r| r.split_once(')')) {
+                Some((id, rest)) if !rest.trim().is_empty() => {
+                    names.insert(id.to_owned(), rest.trim().to_owned());
+                    rest.trim().to_owned()
+                }
+                Some((id, _)) => names.get(id).cloned().unwrap_or_default(),
+                None => f.trim().to_owned(),
+            };
+            if line.starts_with("fn=") {
+                current =
+                    name.strip_prefix("bondsim_engine::systems::").and_then(|n| PHASES.iter().position(|p| *p == n));
+            }
+        } else if let Some(phase) = current
+            && line.starts_with(|c: char| c.is_ascii_digit() || matches!(c, '+' | '-' | '*'))
+        {
+            phases[phase] += line.split_whitespace().nth(positions).and_then(|c| c.parse::<u64>().ok()).unwrap_or(0);
+        }
+    }
+    let total = total.unwrap_or_else(|| panic!("{}: no summary line", callgrind_file.display()));
+    (total, phases)
 }
 
 fn main() {
@@ -52,6 +100,7 @@ fn main() {
     eprintln!("counting {} under valgrind --tool=callgrind, one thread", binary.display());
     println!("| run | threads | snapshots | agents (mean) | ticks | agent-ticks | instructions | per agent-tick |");
     println!("|---|---|---|---|---|---|---|---|");
+    let mut by_phase = Vec::new();
     for case in CASES.iter().filter(|c| wanted.as_ref().map_or(c.by_default, |w| w.iter().any(|x| x == c.label))) {
         let name = format!("{}-1t{}", case.label, if case.snapshots { "" } else { "-no-snapshots" });
         let out = out_root.join(&name);
@@ -73,7 +122,8 @@ fn main() {
         let m = common::manifest(&out);
         let f = |k: &str| m[k].as_f64().unwrap_or(f64::NAN);
         let (ticks, agent_ticks) = (f("ticks"), f("agent_ticks"));
-        let count = instructions(&counted);
+        let (count, phases) = instructions(&counted);
+        by_phase.push((name.clone(), agent_ticks, count, phases));
         println!(
             "| {} | 1 | {} | {:.0} | {ticks:.0} | {agent_ticks:.0} | {count} | {:.0} |",
             case.label,
@@ -82,6 +132,21 @@ fn main() {
             count as f64 / agent_ticks,
         );
     }
+    // Each phase's instructions per agent-tick and share of the run's count; the rest is
+    // founding the population, writing the output and the runtime around the phases.
+    let header: Vec<&str> = by_phase.iter().map(|(name, ..)| name.as_str()).collect();
+    println!("\nInstructions per agent-tick by phase (share of the run's count)\n\n| phase | {} |", header.join(" | "));
+    println!("|---|{}", "---|".repeat(by_phase.len()));
+    let cell = |count: u64, agent_ticks: f64, total: u64| {
+        format!("{:.0} ({:.1} %)", count as f64 / agent_ticks, 100.0 * count as f64 / total as f64)
+    };
+    for (i, phase) in PHASES.iter().enumerate() {
+        let cells: Vec<String> = by_phase.iter().map(|(_, at, total, p)| cell(p[i], *at, *total)).collect();
+        println!("| {phase} | {} |", cells.join(" | "));
+    }
+    let rest: Vec<String> =
+        by_phase.iter().map(|(_, at, total, p)| cell(total - p.iter().sum::<u64>(), *at, *total)).collect();
+    println!("| the rest (founding, writing, the runtime) | {} |", rest.join(" | "));
     println!(
         "\nCounted under valgrind, which runs the AVX2 version of the vector code; callgrind files in {}",
         out_root.display()

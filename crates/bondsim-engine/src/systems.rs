@@ -48,7 +48,9 @@ pub fn tick_phases() -> Vec<Phase> {
 }
 
 /// One phase of a tick: its name, a schedule holding its one system, and the wall-clock seconds
-/// its runs have taken.
+/// its runs have taken. Each phase's system is a function of its own in the binary
+/// (`#[inline(never)]`: one call a tick), so that a profile by function, such as
+/// `benches/instructions.rs` reads from callgrind, gives each phase's cost.
 pub struct Phase {
     pub name: &'static str,
     schedule: Schedule,
@@ -349,6 +351,7 @@ fn is_close(kind: BondKind) -> bool {
 }
 
 /// The share of an agent's contact time a bond asks for.
+#[inline(never)]
 pub fn advance_clock(mut clock: ResMut<Clock>, mut tally: ResMut<TickTally>) {
     clock.tick += 1;
     *tally = TickTally::default();
@@ -363,6 +366,7 @@ pub const RENUMBER_EVERY_TICKS: i64 = 13;
 /// phases read at random otherwise (docs/PERFORMANCE.md). Births, deaths and new bonds reuse
 /// free slots in between and scatter them again. Only the storage order changes; it is part of
 /// the state (a checkpoint keeps it), so resumed runs renumber at the same ticks.
+#[inline(never)]
 pub fn renumber_for_locality(
     clock: Res<Clock>,
     mut roster: ResMut<Roster>,
@@ -409,6 +413,7 @@ fn exposure_mut(world: &mut World, entity: Entity) -> Option<Mut<'_, Exposure>> 
 /// Interventions that start this tick: isolation and loss select their agents now (each eligible
 /// agent with probability `share`, from its own stream); caregiving support selects parents at
 /// births during its window (see `give_birth`).
+#[inline(never)]
 pub fn apply_interventions(world: &mut World) {
     let clock = *world.resource::<Clock>();
     let starting: Vec<_> =
@@ -521,6 +526,7 @@ fn support_parents(world: &mut World, parents: [(Member, f64); 2], clock: Clock)
     }
 }
 
+#[inline(never)]
 pub fn refresh_agent_view(
     agents: Query<(&Person, &Physiology, &Attachment, &Care)>,
     exposed: Query<(&Person, &Exposure)>,
@@ -681,6 +687,7 @@ impl<'a> EncounterDraw<'a> {
 /// with a preference for similar age; avoidant people accept fewer new contacts. Infants meet
 /// no one: their social world is their caregivers. A meeting between two agents with room for
 /// another bond forms an acquaintance bond (claim 4: contact first, bond after).
+#[inline(never)]
 pub fn meet_new_people(
     clock: Res<Clock>,
     params: Res<ModelParams>,
@@ -739,6 +746,7 @@ pub fn meet_new_people(
 /// Each agent's weekly contact budget is shared among its bonds in proportion to their contact
 /// weights (kind, strength, novelty): this phase sums each agent's weights, which the next
 /// phase divides by.
+#[inline(never)]
 pub fn share_contact_time(
     clock: Res<Clock>,
     params: Res<ModelParams>,
@@ -790,6 +798,7 @@ fn novelty_table(clock: &Clock, p: &bondsim_model::params::BondParams) -> Vec<f6
 /// the bond's history; oxytocin-gated reward and the dopamine prediction error update the
 /// bond's value and strength; chosen bonds move between layers by strength (claim 3). Then each
 /// agent's bonds are summed into its social field, in bond-index order.
+#[inline(never)]
 pub fn learn_from_contact(
     clock: Res<Clock>,
     params: Res<ModelParams>,
@@ -955,6 +964,7 @@ fn end_bond(
 /// nothing of the graph, so it runs beside them on the pool instead of after them. What a
 /// separation does to the agents (the partners' cortisol, the children's experience), which
 /// the stress update reads, is done before both. The same bits as the fates then the stress.
+#[inline(never)]
 pub fn break_partner_and_update_stress(
     clock: Res<Clock>,
     params: Res<ModelParams>,
@@ -1382,6 +1392,7 @@ type DevelopingRow<'a> =
 /// Claims 1, 2, 8, 9 and 10: caregivers' sensitivity; children develop their working model and
 /// are programmed by the care they receive, at the plasticity of their age; adults keep a small
 /// plasticity through which secure bonds repair. Milestones: the category at 1 and at 18.
+#[inline(never)]
 pub fn caregiving_and_development(
     clock: Res<Clock>,
     params: Res<ModelParams>,
@@ -1519,6 +1530,7 @@ fn caregiving_received(social: &FieldSlot, orphan_care: f64) -> CaregivingReceiv
 
 /// Claim 7: deaths, from a Gompertz age baseline raised by allostatic load. Survivors of a
 /// close bond are bereaved: a cortisol spike and a shift of the working model away from security.
+#[inline(never)]
 pub fn apply_deaths(world: &mut World) {
     let clock = *world.resource::<Clock>();
     let params = world.resource::<ModelParams>().0.clone();
@@ -1652,6 +1664,7 @@ fn partner_of(graph: &SocialGraph, node: NodeIndex) -> Option<(NodeIndex, f64)> 
 
 /// Births to partnered women of fertile age, spaced; the newborn is bonded to both parents and
 /// inherits nothing but a temperament draw: its attachment system is built by their care.
+#[inline(never)]
 pub fn apply_births(world: &mut World) {
     let clock = *world.resource::<Clock>();
     let params = world.resource::<ModelParams>().0.clone();
@@ -1794,6 +1807,7 @@ fn give_birth(world: &mut World, mother: Member, params: &bondsim_model::Params,
 }
 
 /// Population aggregates every tick; agent snapshots at the snapshot interval.
+#[inline(never)]
 pub fn record_tick(world: &mut World) {
     let mut agents = world.query::<(&Person, &Physiology, &Attachment, &Wellbeing)>();
     let clock = *world.resource::<Clock>();
