@@ -30,34 +30,18 @@ const CASES: &[Case] = &[
     Case { label: "100k", config: "configs/bench-100k.toml", snapshots: false, by_default: false },
 ];
 
-/// The phases of a tick, as the engine names their functions (`systems::tick_phases`; each is a
-/// function of its own in the binary).
-const PHASES: &[&str] = &[
-    "advance_clock",
-    "renumber_for_locality",
-    "apply_interventions",
-    "refresh_agent_view",
-    "meet_new_people",
-    "share_contact_time",
-    "learn_from_contact",
-    "break_partner_and_update_stress",
-    "caregiving_and_development",
-    "apply_deaths",
-    "apply_births",
-    "record_tick",
-];
-
 /// What a callgrind file counted: all the run's instructions (its `summary:` or `totals:` line),
-/// and each phase's inclusive count (the instructions of `bondsim_engine::systems::<phase>`
-/// and of everything it calls: its own cost lines plus the cost line after each `calls=`).
-/// The format is valgrind's "Callgrind Format Specification": `fn=(id) name` (or `cfn=`, a
-/// callee) names a function once and `fn=(id)` refers to it after; a cost line is its positions (as many as the
-/// `positions:` line names) then its events (here only `Ir`).
-fn instructions(callgrind_file: &std::path::Path) -> (u64, Vec<u64>) {
+/// and each phase's inclusive count, for the phases `phase_names` names: the instructions of
+/// `bondsim_engine::systems::<phase>` and of everything it calls (its own cost lines plus the
+/// cost line after each `calls=`). The format is valgrind's "Callgrind Format Specification":
+/// `fn=(id) name` (or `cfn=`, a callee) names a function once and `fn=(id)` refers to it after;
+/// a cost line is its positions (as many as the `positions:` line names) then its events (here
+/// only `Ir`).
+fn instructions(callgrind_file: &std::path::Path, phase_names: &[&str]) -> (u64, Vec<u64>) {
     let text = std::fs::read_to_string(callgrind_file).unwrap_or_else(|e| panic!("{}: {e}", callgrind_file.display()));
     let positions = text.lines().find_map(|l| l.strip_prefix("positions:")).map_or(1, |p| p.split_whitespace().count());
     let mut names: std::collections::HashMap<String, String> = std::collections::HashMap::new();
-    let mut phases = vec![0u64; PHASES.len()];
+    let mut phases = vec![0u64; phase_names.len()];
     let mut current: Option<usize> = None;
     let mut total = None;
     for line in text.lines() {
@@ -74,8 +58,9 @@ fn instructions(callgrind_file: &std::path::Path) -> (u64, Vec<u64>) {
                 None => f.trim().to_owned(),
             };
             if line.starts_with("fn=") {
-                current =
-                    name.strip_prefix("bondsim_engine::systems::").and_then(|n| PHASES.iter().position(|p| *p == n));
+                current = name
+                    .strip_prefix("bondsim_engine::systems::")
+                    .and_then(|n| phase_names.iter().position(|p| *p == n));
             }
         } else if let Some(phase) = current
             && line.starts_with(|c: char| c.is_ascii_digit() || matches!(c, '+' | '-' | '*'))
@@ -89,6 +74,9 @@ fn instructions(callgrind_file: &std::path::Path) -> (u64, Vec<u64>) {
 
 fn main() {
     let wanted = common::wanted("BONDSIM_INSTRUCTIONS");
+    // The phases of a tick, as the engine names their systems (each a function of its own in the
+    // binary: `#[inline(never)]`).
+    let phase_names: Vec<&str> = bondsim_engine::systems::tick_phases().iter().map(|p| p.name).collect();
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let out_root = root.join("target").join("bench-instructions");
     let binary = common::binary();
@@ -122,7 +110,7 @@ fn main() {
         let m = common::manifest(&out);
         let f = |k: &str| m[k].as_f64().unwrap_or(f64::NAN);
         let (ticks, agent_ticks) = (f("ticks"), f("agent_ticks"));
-        let (count, phases) = instructions(&counted);
+        let (count, phases) = instructions(&counted, &phase_names);
         by_phase.push((name.clone(), agent_ticks, count, phases));
         println!(
             "| {} | 1 | {} | {:.0} | {ticks:.0} | {agent_ticks:.0} | {count} | {:.0} |",
@@ -140,7 +128,7 @@ fn main() {
     let cell = |count: u64, agent_ticks: f64, total: u64| {
         format!("{:.0} ({:.1} %)", count as f64 / agent_ticks, 100.0 * count as f64 / total as f64)
     };
-    for (i, phase) in PHASES.iter().enumerate() {
+    for (i, phase) in phase_names.iter().enumerate() {
         let cells: Vec<String> = by_phase.iter().map(|(_, at, total, p)| cell(p[i], *at, *total)).collect();
         println!("| {phase} | {} |", cells.join(" | "));
     }
