@@ -107,9 +107,8 @@ fn main() {
             .status()
             .expect("valgrind runs");
         assert!(status.success(), "{name} under valgrind failed: {status}");
-        let m = common::manifest(&out);
-        let f = |k: &str| m[k].as_f64().unwrap_or(f64::NAN);
-        let (ticks, agent_ticks) = (f("ticks"), f("agent_ticks"));
+        let m = bondsim_io::Manifest::read(&out).unwrap_or_else(|e| panic!("{}: {e}", out.display()));
+        let (ticks, agent_ticks) = (m.ticks as f64, m.agent_ticks as f64);
         let (count, phases) = instructions(&counted, &phase_names);
         by_phase.push((name.clone(), agent_ticks, count, phases));
         println!(

@@ -17,9 +17,10 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
+use bondsim_io::Manifest;
 use common::SNAPSHOT_EVERY;
 
 struct Case {
@@ -45,15 +46,9 @@ const CASES: &[Case] = &[
     Case { label: "10m", config: "configs/bench-10m.toml", threads: 2, snapshots: true, runs: 1, by_default: false },
 ];
 
-/// The config of a case: the file itself, or a copy without snapshots next to the run's output.
-fn config_of(root: &Path, case: &Case, out: &Path) -> PathBuf {
-    common::config(root, case.config, case.snapshots, out)
-}
-
 /// Rows and bytes of a table's files under the run's folder.
-fn table_rows_and_bytes(manifest: &serde_json::Value, table: &str) -> (f64, f64) {
-    let t = &manifest["tables"][table];
-    (t["rows"].as_f64().unwrap_or(0.0), t["bytes"].as_f64().unwrap_or(0.0))
+fn table_rows_and_bytes(manifest: &Manifest, table: &str) -> (f64, f64) {
+    manifest.tables.get(table).map_or((0.0, 0.0), |t| (t.rows as f64, t.bytes as f64))
 }
 
 fn main() {
@@ -79,7 +74,7 @@ fn main() {
     // with each other, the 100k runs with and without snapshots above all, are made at the same
     // time: the machine's speed drifts by up to a fifth between hours, and one case's runs made
     // after the other's put that drift into the recording share.
-    let mut runs: Vec<Vec<serde_json::Value>> = vec![Vec::new(); selected.len()];
+    let mut runs: Vec<Vec<Manifest>> = vec![Vec::new(); selected.len()];
     for round in 0..selected.iter().map(|c| c.runs).max().unwrap_or(0) {
         for (case, manifests) in selected.iter().zip(&mut runs) {
             if round >= case.runs {
@@ -88,7 +83,7 @@ fn main() {
             let out = out_root.join(name_of(case));
             let status = Command::new(&binary)
                 .arg("run")
-                .arg(config_of(&root, case, &out))
+                .arg(common::config(&root, case.config, case.snapshots, &out))
                 .arg("--out")
                 .arg(&out)
                 .args(["--overwrite", "--quiet", "--threads"])
@@ -98,7 +93,7 @@ fn main() {
                 .status()
                 .expect("bondsim runs");
             assert!(status.success(), "{} failed: {status}", case.config);
-            manifests.push(common::manifest(&out));
+            manifests.push(Manifest::read(&out).unwrap_or_else(|e| panic!("{}: {e}", out.display())));
         }
     }
     // The machine, as the runs' manifests name it: figures are compared between runs on one kind.
@@ -106,14 +101,14 @@ fn main() {
         .iter()
         .flatten()
         .map(|m| {
-            let processor = m["processor"].as_str().filter(|p| !p.is_empty()).unwrap_or("an unnamed processor");
-            format!("{processor}, {} logical processors", m["processors_available"].as_u64().unwrap_or(0))
+            let processor = if m.processor.is_empty() { "an unnamed processor" } else { &m.processor };
+            format!("{processor}, {} logical processors", m.processors_available)
         })
         .collect();
     machines.sort();
     machines.dedup();
     // A value of each run of a case, in the order the runs were made.
-    let per_run = |name: &str, value: fn(&serde_json::Value) -> f64| {
+    let per_run = |name: &str, value: fn(&Manifest) -> f64| {
         selected
             .iter()
             .zip(&runs)
@@ -123,8 +118,8 @@ fn main() {
     // The second thread's speed-up at 100k with snapshots, round by round: each round's runs at
     // 2 threads and at 1 were made one after the other, so the machine's drift between rounds
     // does not enter a round's ratio.
-    fn wall(m: &serde_json::Value) -> f64 {
-        m["wall_seconds"].as_f64().unwrap_or(f64::NAN)
+    fn wall(m: &Manifest) -> f64 {
+        m.wall_seconds
     }
     let speedup = per_run("100k-2t", wall).zip(per_run("100k-1t", wall)).map(|(two, one)| {
         let ratios: Vec<f64> = two.iter().zip(&one).map(|(t2, t1)| t1 / t2).collect();
@@ -133,7 +128,7 @@ fn main() {
     // Time per agent-tick at 1M against 10k, between the median runs and against the 10k run of
     // the first round, the round of the one 1M run: 10k medians moved by a third between two
     // bench runs of one build, more than the target's margin.
-    let per_agent_tick = |m: &serde_json::Value| wall(m) / m["agent_ticks"].as_f64().unwrap_or(f64::NAN);
+    let per_agent_tick = |m: &Manifest| wall(m) / m.agent_ticks as f64;
     let scaling = per_run("1m-2t", per_agent_tick).zip(per_run("10k-2t", per_agent_tick)).map(|(big, small)| {
         (median(&big) / median(&small), big.first().zip(small.first()).map_or(f64::NAN, |(b, s)| b / s))
     });
@@ -141,22 +136,16 @@ fn main() {
     let mut phase_columns: Vec<PhaseColumn> = Vec::new();
     for (case, mut manifests) in selected.into_iter().zip(runs) {
         let name = name_of(case);
-        let wall_of = |m: &serde_json::Value| m["wall_seconds"].as_f64().unwrap_or(f64::NAN);
-        manifests.sort_by(|a, b| wall_of(a).total_cmp(&wall_of(b)));
+        manifests.sort_by(|a, b| wall(a).total_cmp(&wall(b)));
         if case.runs > 1 {
-            let walls: Vec<String> = manifests.iter().map(|m| format!("{:.2}", wall_of(m))).collect();
+            let walls: Vec<String> = manifests.iter().map(|m| format!("{:.2}", wall(m))).collect();
             eprintln!("{name}: {} runs, wall seconds {}", case.runs, walls.join(", "));
         }
         let m = &manifests[manifests.len() / 2];
-        let f = |k: &str| m[k].as_f64().unwrap_or(f64::NAN);
-        let (ticks, agent_ticks, wall, rss) = (f("ticks"), f("agent_ticks"), f("wall_seconds"), f("peak_rss_bytes"));
+        let (ticks, agent_ticks, wall, rss) =
+            (m.ticks as f64, m.agent_ticks as f64, m.wall_seconds, m.peak_rss_bytes as f64);
         let mean_agents = agent_ticks / ticks;
-        let phases = m["phase_seconds"].as_array().map_or(Vec::new(), |phases| {
-            phases
-                .iter()
-                .map(|p| (p["phase"].as_str().unwrap_or("?").to_owned(), p["seconds"].as_f64().unwrap_or(f64::NAN)))
-                .collect()
-        });
+        let phases = m.phase_seconds.iter().map(|p| (p.phase.clone(), p.seconds)).collect();
         phase_columns.push(PhaseColumn { name: name.clone(), ticks, wall, phases });
         let (agent_rows, agent_bytes) = table_rows_and_bytes(m, "agents");
         let (network_rows, _) = table_rows_and_bytes(m, "network");
@@ -189,7 +178,7 @@ fn main() {
             wall / agent_ticks * 1e6,
             rss / 1e6,
             rss / mean_agents / 1e3,
-            f("output_bytes") / 1e6,
+            m.output_bytes as f64 / 1e6,
             per_row(agent_bytes, agent_rows),
         );
     }
@@ -225,7 +214,7 @@ fn main() {
             "Time per agent-tick at 1M against 10k: {of_medians:.2}× between the median runs, {same_round:.2}× against the 10k run of the 1M run's round"
         );
     }
-    println!("Measured on: {}", machines.join("; "));
+    println!("\nMeasured on: {}", machines.join("; "));
 }
 
 /// The median of `values` (the upper one of an even count, as the table's median run).

@@ -1,5 +1,5 @@
-//! What the whole-run benches share: the binary they measure, their configs (as written, or
-//! copied without snapshots) and the manifests their runs write.
+//! What the whole-run benches share: the binary they measure and their configs (as written, or
+//! copied without snapshots). Their runs' manifests are read with `bondsim_io::Manifest`.
 
 use std::path::{Path, PathBuf};
 
@@ -31,11 +31,4 @@ pub fn config(root: &Path, config: &str, snapshots: bool, out: &Path) -> PathBuf
     std::fs::create_dir_all(copy.parent().expect("a parent")).expect("bench folder");
     std::fs::write(&copy, text.replace(&line, "agents_every_ticks = 0")).expect("config copy written");
     copy
-}
-
-/// A run's `manifest.json`.
-pub fn manifest(out: &Path) -> serde_json::Value {
-    let path = out.join("manifest.json");
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
