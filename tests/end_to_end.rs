@@ -51,8 +51,9 @@ fn a_run_writes_a_complete_dataset_that_agrees_with_its_manifest() {
     // The machine: the processor's name as the kernel gives it, and the processors this test's
     // process (whose affinity the run inherits) may use.
     let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-    if let Some(line) = cpuinfo.lines().find(|l| l.starts_with("model name")) {
-        assert!(!manifest.processor.is_empty() && line.contains(manifest.processor.split(' ').next().unwrap()));
+    if let Some((_, name)) = cpuinfo.lines().find(|l| l.starts_with("model name")).and_then(|l| l.split_once(':')) {
+        assert!(!manifest.processor.is_empty());
+        assert!(manifest.processor.split(' ').eq(name.split_whitespace()), "{:?} against {name:?}", manifest.processor);
     }
     assert_eq!(manifest.processors_available, std::thread::available_parallelism().unwrap().get());
     // Where the wall time went: the tick's phases in order, then the writing of the output; none
