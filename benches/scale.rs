@@ -13,7 +13,7 @@
 //! build (`cargo build --profile release-lto`) instead of the release build. The 1M run takes
 //! about 2 minutes and 1.4 GB on the 2-core machine. `BONDSIM_SCALE=10m` runs
 //! configs/bench-10m.toml (10,000,000 founders for 2 years), which no other choice includes:
-//! about 8 minutes and 12 GB, for the memory of the population the targets are sized for.
+//! about 8–12 minutes and 12 GB, for the memory of the population the targets are sized for.
 
 mod common;
 
@@ -32,7 +32,7 @@ struct Case {
     /// Runs of the case; the table shows the one of median wall time. Short runs vary by a
     /// third on the 2-core machine, and the recording share is a difference of two runs.
     runs: usize,
-    /// Run without `BONDSIM_SCALE` naming it (10M is run only when named: about 8 minutes and
+    /// Run without `BONDSIM_SCALE` naming it (10M is run only when named: about 8–12 minutes and
     /// 12 GB).
     by_default: bool,
 }
