@@ -12,6 +12,8 @@
 //! minutes); `BONDSIM_BIN` picks the binary, as for the scale bench. Each run's callgrind file
 //! is left beside its output, under target/bench-instructions/, for `callgrind_annotate`.
 
+#[path = "common/callgrind.rs"]
+mod callgrind;
 mod common;
 
 use std::path::PathBuf;
@@ -29,48 +31,6 @@ const CASES: &[Case] = &[
     Case { label: "10k", config: "configs/bench-10k.toml", snapshots: false, by_default: true },
     Case { label: "100k", config: "configs/bench-100k.toml", snapshots: false, by_default: false },
 ];
-
-/// What a callgrind file counted: all the run's instructions (its `summary:` or `totals:` line),
-/// and each phase's inclusive count, for the phases `phase_names` names: the instructions of
-/// `bondsim_engine::systems::<phase>` and of everything it calls (its own cost lines plus the
-/// cost line after each `calls=`). The format is valgrind's "Callgrind Format Specification":
-/// `fn=(id) name` (or `cfn=`, a callee) names a function once and `fn=(id)` refers to it after;
-/// a cost line is its positions (as many as the `positions:` line names) then its events (here
-/// only `Ir`).
-fn instructions(callgrind_file: &std::path::Path, phase_names: &[&str]) -> (u64, Vec<u64>) {
-    let text = std::fs::read_to_string(callgrind_file).unwrap_or_else(|e| panic!("{}: {e}", callgrind_file.display()));
-    let positions = text.lines().find_map(|l| l.strip_prefix("positions:")).map_or(1, |p| p.split_whitespace().count());
-    let mut names: std::collections::HashMap<String, String> = std::collections::HashMap::new();
-    let mut phases = vec![0u64; phase_names.len()];
-    let mut current: Option<usize> = None;
-    let mut total = None;
-    for line in text.lines() {
-        if let Some(v) = line.strip_prefix("summary:").or_else(|| line.strip_prefix("totals:")) {
-            total = v.trim().parse().ok();
-        } else if let Some(f) = line.strip_prefix("fn=").or_else(|| line.strip_prefix("cfn=")) {
-            // A name is given once, where its id first appears (on a `fn=` or a `cfn=` line).
-            let name = match f.strip_prefix('(').and_then(|r| r.split_once(')')) {
-                Some((id, rest)) if !rest.trim().is_empty() => {
-                    names.insert(id.to_owned(), rest.trim().to_owned());
-                    rest.trim().to_owned()
-                }
-                Some((id, _)) => names.get(id).cloned().unwrap_or_default(),
-                None => f.trim().to_owned(),
-            };
-            if line.starts_with("fn=") {
-                current = name
-                    .strip_prefix("bondsim_engine::systems::")
-                    .and_then(|n| phase_names.iter().position(|p| *p == n));
-            }
-        } else if let Some(phase) = current
-            && line.starts_with(|c: char| c.is_ascii_digit() || matches!(c, '+' | '-' | '*'))
-        {
-            phases[phase] += line.split_whitespace().nth(positions).and_then(|c| c.parse::<u64>().ok()).unwrap_or(0);
-        }
-    }
-    let total = total.unwrap_or_else(|| panic!("{}: no summary line", callgrind_file.display()));
-    (total, phases)
-}
 
 fn main() {
     let wanted = common::wanted("BONDSIM_INSTRUCTIONS");
@@ -109,7 +69,9 @@ fn main() {
         assert!(status.success(), "{name} under valgrind failed: {status}");
         let m = bondsim_io::Manifest::read(&out).unwrap_or_else(|e| panic!("{}: {e}", out.display()));
         let (ticks, agent_ticks) = (m.ticks as f64, m.agent_ticks as f64);
-        let (count, phases) = instructions(&counted, &phase_names);
+        let text = std::fs::read_to_string(&counted).unwrap_or_else(|e| panic!("{}: {e}", counted.display()));
+        let (count, phases) = callgrind::instructions(&text, &phase_names)
+            .unwrap_or_else(|| panic!("{}: no summary line", counted.display()));
         by_phase.push((name.clone(), agent_ticks, count, phases));
         println!(
             "| {} | 1 | {} | {:.0} | {ticks:.0} | {agent_ticks:.0} | {count} | {:.0} |",
