@@ -13,7 +13,7 @@ use petgraph::stable_graph::{EdgeIndex, NodeIndex};
 use rand::RngExt;
 use rayon::prelude::*;
 
-use crate::ages::AgeCurves;
+use crate::ages::{AgeCurves, AgeRow};
 use crate::components::{Attachment, Care, Exposure, History, ParentId, Person, Physiology, Wellbeing};
 use crate::exact_sum::ExactSum;
 use crate::graph::{Bond, Link, SocialGraph};
@@ -256,6 +256,10 @@ pub struct SocialField {
     /// added to the agent's `History` by `caregiving_and_development`, in parallel, instead
     /// of a lookup by entity for both ends of each ended bond in the fates' serial pass.
     pub bonds_lost: Vec<u32>,
+    /// Who dies this tick, with their hazard per year: drawn by the stress update right after
+    /// each agent's allostatic load (`update_stress`, in no particular order), applied by
+    /// `apply_deaths` (in id order), which takes them.
+    pub dying: Vec<(Member, f64)>,
 }
 
 /// Four bytes per edge slot with two uses in a tick, so that the second costs no memory: the
@@ -982,13 +986,13 @@ pub fn break_partner_and_update_stress(
     separations(&fates, &graph, slots, p, &clock, &mut agents.p0());
     // The application changes the couple bytes and the bonds lost; the stress update reads the
     // field's rows.
-    let SocialField { slots: social, singles, bonds_lost, .. } = field;
+    let SocialField { slots: social, singles, bonds_lost, dying, .. } = field;
     let mut stressed = agents.p1();
     let tables = stress_tables(&mut stressed);
     let (graph, recorder, tally) = (&mut *graph, &mut *recorder, &mut *tally);
     rayon::join(
         || apply_fates(&fates, graph, recorder, tally, singles, bonds_lost, &clock),
-        || stress_and_health(tables, social, &curves, p, &clock),
+        || stress_and_health(tables, social, &curves, p, &clock, dying),
     );
 }
 
@@ -1285,47 +1289,53 @@ fn parents_separated(
 }
 
 /// What the stress update reads and changes of each agent.
-type StressedAgent = (&'static Person, &'static mut Physiology, &'static Attachment, &'static mut Wellbeing);
+type StressedAgent = (Entity, &'static Person, &'static mut Physiology, &'static Attachment, &'static mut Wellbeing);
 
 /// One ECS table's columns of [`StressedAgent`].
-type StressTable<'a> = (&'a [Person], &'a mut [Physiology], &'a [Attachment], &'a mut [Wellbeing]);
+type StressTable<'a> = (&'a [Entity], &'a [Person], &'a mut [Physiology], &'a [Attachment], &'a mut [Wellbeing]);
 
 /// The stress update's columns, table by table (nothing reads bevy's change ticks: not marked).
 fn stress_tables<'a>(agents: &'a mut Query<StressedAgent>) -> Vec<StressTable<'a>> {
     agents
         .contiguous_iter_mut()
         .expect(DENSE)
-        .map(|(people, physiology, attachments, wellbeing)| {
+        .map(|(entities, people, physiology, attachments, wellbeing)| {
             let (physiology, _) = ContiguousMut::bypass_change_detection_split(physiology);
             let (wellbeing, _) = ContiguousMut::bypass_change_detection_split(wellbeing);
-            (people, physiology, attachments, wellbeing)
+            (entities, people, physiology, attachments, wellbeing)
         })
         .collect()
 }
 
 /// Claims 5 and 7: oxytocin follows synchronous contact, dopamine the reward of bonds;
 /// loneliness is the gap between desired and felt closeness; cortisol rises with loneliness and
-/// is buffered by oxytocin; allostatic load accumulates; health follows. Over the agents'
-/// columns, table by table, in parallel blocks.
+/// is buffered by oxytocin; allostatic load accumulates; health follows; and who dies this tick
+/// is drawn from the load just computed (claim 7, applied by `apply_deaths`), into `dying`. Over
+/// the agents' columns, table by table, in parallel blocks.
 fn stress_and_health(
     tables: Vec<StressTable<'_>>,
     social: &[FieldSlot],
     curves: &AgeCurves,
     p: &bondsim_model::Params,
     clock: &Clock,
+    dying: &mut Vec<(Member, f64)>,
 ) {
     // The same for every agent: computed once per tick, not per agent.
     let oxytocin_relax = per_tick(p.neuro.oxytocin_relax_per_year, clock.dt_years);
-    for (people, physiology, attachments, wellbeing) in tables {
-        people
-            .par_chunks(STRESS_BLOCK)
-            .zip(physiology.par_chunks_mut(STRESS_BLOCK))
-            .zip(attachments.par_chunks(STRESS_BLOCK))
-            .zip(wellbeing.par_chunks_mut(STRESS_BLOCK))
-            .for_each(|(((people, physiology), attachments), wellbeing)| {
-                let rows = (people, physiology, attachments, wellbeing);
-                update_stress(rows, social, curves, p, clock, oxytocin_relax);
-            });
+    dying.clear();
+    for (entities, people, physiology, attachments, wellbeing) in tables {
+        dying.par_extend(
+            entities
+                .par_chunks(STRESS_BLOCK)
+                .zip(people.par_chunks(STRESS_BLOCK))
+                .zip(physiology.par_chunks_mut(STRESS_BLOCK))
+                .zip(attachments.par_chunks(STRESS_BLOCK))
+                .zip(wellbeing.par_chunks_mut(STRESS_BLOCK))
+                .flat_map_iter(|((((entities, people), physiology), attachments), wellbeing)| {
+                    let rows = (entities, people, physiology, attachments, wellbeing);
+                    update_stress(rows, social, curves, p, clock, oxytocin_relax)
+                }),
+        );
     }
 }
 
@@ -1336,13 +1346,13 @@ const STRESS_BLOCK: usize = 64;
 /// saturating curves (oxytocin's drive, cortisol's step) are computed for the block at once, in
 /// the processor's vectors: the same bits as one agent at a time.
 fn update_stress(
-    (people, physiology, attachments, wellbeing): StressTable<'_>,
+    (entities, people, physiology, attachments, wellbeing): StressTable<'_>,
     field: &[FieldSlot],
     curves: &AgeCurves,
     p: &bondsim_model::Params,
     clock: &Clock,
     oxytocin_relax: f64,
-) {
+) -> Vec<(Member, f64)> {
     let n = people.len();
     let social = |i: usize| &field[people[i].node.index()];
     let mut drive = [0.0f64; STRESS_BLOCK];
@@ -1364,14 +1374,34 @@ fn update_stress(
         steps[i] = neuro.gr_sensitivity;
     }
     rules::cortisol_steps(&mut steps[..n], clock.dt_years, &p.stress);
+    let mut dying = Vec::new();
     for i in 0..n {
         let (person, neuro, wellbeing) = (&people[i], &mut physiology[i].0, &mut wellbeing[i]);
         neuro.cortisol = rules::update_cortisol(neuro.cortisol, targets[i], steps[i]);
         neuro.allostatic_load =
             rules::update_allostatic_load(neuro.allostatic_load, neuro.cortisol, clock.dt_years, &p.stress);
-        let age_factor = curves.at(clock.tick - person.birth_tick, p).health_factor;
-        wellbeing.health = rules::health(neuro.allostatic_load, age_factor);
+        let by_age = curves.at(clock.tick - person.birth_tick, p);
+        wellbeing.health = rules::health(neuro.allostatic_load, by_age.health_factor);
+        if let Some(hazard) = dies(person, neuro.allostatic_load, &by_age, p, clock) {
+            dying.push((Member::of(entities[i], person), hazard));
+        }
     }
+    dying
+}
+
+/// Claim 7: whether an agent dies this tick, from a Gompertz age baseline raised by its
+/// allostatic load (its own random stream), with the hazard per year if it does. Drawn in the
+/// stress update, where the load has just been computed and the agent's columns are at hand:
+/// nothing between it and `apply_deaths` changes the load, the age or the id. A draw at or
+/// above the age's bound lives whatever the load (in [0, 1]): the hazard's two `exp` are
+/// computed only for the few draws below it. The same deaths, to the bit.
+fn dies(person: &Person, load: f64, by_age: &AgeRow, p: &bondsim_model::Params, clock: &Clock) -> Option<f64> {
+    let draw = stream(clock.seed, Purpose::Mortality, person.id, clock.tick as u64).random::<f64>();
+    if draw >= by_age.death_bound && (0.0..=1.0).contains(&load) {
+        return None;
+    }
+    let hazard = rules::mortality_hazard_per_year(by_age.gompertz, load, &p.life);
+    (draw < per_tick(hazard, clock.dt_years)).then_some(hazard)
 }
 
 /// What `caregiving_and_development` reads and changes of each agent (its `Exposure`, a sparse
@@ -1535,25 +1565,9 @@ pub fn apply_deaths(world: &mut World) {
     let clock = *world.resource::<Clock>();
     let params = world.resource::<ModelParams>().0.clone();
     let members = std::mem::take(&mut world.resource_mut::<Roster>().members);
-    // Every agent's draw, over the ECS's columns as slices (reading each agent's components by
-    // its entity would be a random read per agent); the deaths are then put in roster (id) order.
-    let mut levels = world.query::<(Entity, &Person, &Physiology)>();
-    let curves = world.resource::<AgeCurves>();
-    let mut dying: Vec<(Member, f64)> = Vec::new();
-    for rows in levels.query(world).contiguous_iter().expect(DENSE) {
-        dying.par_extend(rows.into_par_iter().filter_map(|(&entity, person, physiology)| {
-            let load = physiology.0.allostatic_load;
-            let by_age = curves.at(clock.tick - person.birth_tick, &params);
-            let draw = stream(clock.seed, Purpose::Mortality, person.id, clock.tick as u64).random::<f64>();
-            // A draw at or above the bound lives whatever the load (in [0, 1]): the hazard's two
-            // `exp` are computed only for the few draws below it. The same deaths, to the bit.
-            if draw >= by_age.death_bound && (0.0..=1.0).contains(&load) {
-                return None;
-            }
-            let hazard = rules::mortality_hazard_per_year(by_age.gompertz, load, &params.life);
-            (draw < per_tick(hazard, clock.dt_years)).then(|| (Member::of(entity, person), hazard))
-        }));
-    }
+    // Who dies was drawn by the stress update (`dies`), in the order its parallel blocks came:
+    // put in roster (id) order.
+    let mut dying = std::mem::take(&mut world.resource_mut::<SocialField>().dying);
     dying.sort_unstable_by_key(|(m, _)| m.id);
     let mut survivors = members;
     if !dying.is_empty() {
