@@ -5,9 +5,9 @@
 //! them. Phases that draw random numbers use the same tick's streams on every repetition, so a
 //! repeated phase does the same work (bonds that broke stay broken, the rest draw the same).
 //! It also means that from the second repetition the encounters and the fates apply nothing
-//! (the pairs are bonded, the faded bonds gone), nor do the deaths (they apply the deaths the
-//! stress update drew, which the first repetition takes; the draws are timed with the fates and
-//! stress), and each repetition finds its data in the cache:
+//! (the pairs are bonded, the faded bonds gone), nor do the deaths and the births (they apply
+//! what the stress update and the caregiving phase drew, which their first repetition takes; the
+//! draws are timed with those phases), and each repetition finds its data in the cache:
 //! in whole runs those two phases take more (a run's manifest times every phase in
 //! `phase_seconds`; docs/PERFORMANCE.md compares the two).
 

@@ -6,7 +6,7 @@
 
 use bevy_ecs::change_detection::ContiguousMut;
 use bevy_ecs::prelude::*;
-use bondsim_model::params::per_tick;
+use bondsim_model::params::{LifeParams, per_tick};
 use bondsim_model::rules::{self, CaregivingReceived};
 use bondsim_model::{BondKind, BondState, Category, InterventionKind, Neuro, Sex, WorkingModel};
 use petgraph::stable_graph::{EdgeIndex, NodeIndex};
@@ -260,6 +260,11 @@ pub struct SocialField {
     /// each agent's allostatic load (`update_stress`, in no particular order), applied by
     /// `apply_deaths` (in id order), which takes them.
     pub dying: Vec<(Member, f64)>,
+    /// The women whose draw gives a birth this tick if they still have a partner when the births
+    /// come: drawn by `caregiving_and_development` (`conceives`, in no particular order), taken
+    /// by `apply_births`, which keeps those alive and partnered then and gives the births in id
+    /// order.
+    pub conceiving: Vec<Member>,
 }
 
 /// Four bytes per edge slot with two uses in a tick, so that the second costs no memory: the
@@ -1427,7 +1432,7 @@ pub fn caregiving_and_development(
     clock: Res<Clock>,
     params: Res<ModelParams>,
     curves: Res<AgeCurves>,
-    field: Res<SocialField>,
+    mut field: ResMut<SocialField>,
     mut agents: Query<DevelopingAgent>,
     exposures: Query<&Exposure>,
 ) {
@@ -1437,6 +1442,9 @@ pub fn caregiving_and_development(
     // is skipped (bench-100k: the phase 0.79-0.85 against 0.87-0.91 s over the run with it).
     let exposures = (!exposures.is_empty()).then_some(&exposures);
     let fractions = DevelopmentFractions::new(p, &clock);
+    let SocialField { slots, bonds_lost, conceiving, .. } = &mut *field;
+    let (slots, bonds_lost) = (&*slots, &*bonds_lost);
+    conceiving.clear();
     for (entities, people, mut physiology, mut attachments, mut care, mut history) in
         agents.contiguous_iter_mut().expect(DENSE)
     {
@@ -1448,11 +1456,35 @@ pub fn caregiving_and_development(
             care.bypass_change_detection(),
             history.bypass_change_detection(),
         );
-        rows.into_par_iter().for_each(|row| {
+        conceiving.par_extend(rows.into_par_iter().filter_map(|row| {
             let exposure = exposures.and_then(|exposures| exposures.get(*row.0).ok());
-            develop(row, exposure, &field, &curves, p, &clock, &fractions);
-        });
+            // Drawn first: `develop` changes nothing the draw reads.
+            let mother = conceives(*row.0, row.1, row.5, &p.life, &clock);
+            develop(row, exposure, (slots, bonds_lost), &curves, p, &clock, &fractions);
+            mother
+        }));
     }
+}
+
+/// Claim 8's births: whether a woman of fertile age, her last birth far enough back, draws a
+/// birth this tick (her own stream); `apply_births` gives it if she is alive and partnered
+/// then. Drawn here, where her columns are at hand: nothing between this phase and the births
+/// changes her age, sex, id or last birth (the deaths may take her, or her partner, which
+/// `apply_births` checks). The same births, to the bit, as drawing in `apply_births`.
+fn conceives(entity: Entity, person: &Person, history: &History, life: &LifeParams, clock: &Clock) -> Option<Member> {
+    if person.sex != Sex::Female {
+        return None;
+    }
+    let age = clock.age_years(person.birth_tick);
+    let rate = rules::fertility_per_year(age, life);
+    let spaced = history
+        .last_birth_tick
+        .is_none_or(|t| (clock.tick - i64::from(t)) as f64 * clock.dt_years >= life.birth_spacing_years);
+    if rate <= 0.0 || !spaced {
+        return None;
+    }
+    let mut rng = stream(clock.seed, Purpose::Birth, person.id, clock.tick as u64);
+    (rng.random::<f64>() < per_tick(rate, clock.dt_years)).then(|| Member::of(entity, person))
 }
 
 /// What [`develop`] uses that is the same for every agent in a tick, computed once per tick
@@ -1477,13 +1509,13 @@ impl DevelopmentFractions {
 fn develop(
     (_, person, physiology, attachment, care, history): DevelopingRow<'_>,
     exposure: Option<&Exposure>,
-    field: &SocialField,
+    (slots, bonds_lost): (&[FieldSlot], &[u32]),
     curves: &AgeCurves,
     p: &bondsim_model::Params,
     clock: &Clock,
     fractions: &DevelopmentFractions,
 ) {
-    let social = &field.slots[person.node.index()];
+    let social = &slots[person.node.index()];
     let n = &mut physiology.0;
     let wm = &mut attachment.0;
     let age = clock.age_years(person.birth_tick);
@@ -1535,7 +1567,7 @@ fn develop(
         && wm.category() == Category::Secure;
     history.longest_bond_ticks = history.longest_bond_ticks.max(social.longest_bond_ticks);
     history.bonds_formed += social.new_bonds;
-    history.bonds_lost += field.bonds_lost.get(person.node.index()).copied().unwrap_or(0);
+    history.bonds_lost += bonds_lost.get(person.node.index()).copied().unwrap_or(0);
 }
 
 fn caregiving_received(social: &FieldSlot, orphan_care: f64) -> CaregivingReceived {
@@ -1682,31 +1714,12 @@ fn partner_of(graph: &SocialGraph, node: NodeIndex) -> Option<(NodeIndex, f64)> 
 pub fn apply_births(world: &mut World) {
     let clock = *world.resource::<Clock>();
     let params = world.resource::<ModelParams>().0.clone();
-    let life = &params.life;
-    let mut people = world.query::<(Entity, &Person, &History)>();
-    let shared: &World = world;
-    let graph = shared.resource::<SocialGraph>();
-    // Every woman's draw, over the ECS's columns as slices (as in `apply_deaths`); the births are
-    // then given in roster (id) order.
-    let mut mothers: Vec<Member> = Vec::new();
-    for rows in people.query(shared).contiguous_iter().expect(DENSE) {
-        mothers.par_extend(rows.into_par_iter().filter_map(|(&entity, person, history)| {
-            let m = Member::of(entity, person);
-            if person.sex != Sex::Female {
-                return None;
-            }
-            let age = clock.age_years(person.birth_tick);
-            let rate = rules::fertility_per_year(age, life);
-            let spaced = history
-                .last_birth_tick
-                .is_none_or(|t| (clock.tick - i64::from(t)) as f64 * clock.dt_years >= life.birth_spacing_years);
-            if rate <= 0.0 || !spaced {
-                return None;
-            }
-            let mut rng = stream(clock.seed, Purpose::Birth, m.id, clock.tick as u64);
-            (rng.random::<f64>() < per_tick(rate, clock.dt_years) && partner_of(graph, m.node).is_some()).then_some(m)
-        }));
-    }
+    // The women whose draw gives a birth (`conceives`, in the caregiving phase): those the
+    // deaths have left alive and partnered, then in roster (id) order. Checked for all before
+    // any birth (a birth adds bonds to a parent, never a partner).
+    let mut mothers = std::mem::take(&mut world.resource_mut::<SocialField>().conceiving);
+    let graph = world.resource::<SocialGraph>();
+    mothers.retain(|m| world.entities().contains_spawned(m.entity) && partner_of(graph, m.node).is_some());
     mothers.sort_unstable_by_key(|m| m.id);
     for mother in mothers {
         give_birth(world, mother, &params, clock);
