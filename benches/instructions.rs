@@ -33,7 +33,7 @@ const CASES: &[Case] = &[
 ];
 
 fn main() {
-    let wanted = common::wanted("BONDSIM_INSTRUCTIONS");
+    let chosen = common::chosen("BONDSIM_INSTRUCTIONS");
     // The phases of a tick, as the engine names their systems (each a function of its own in the
     // binary: `#[inline(never)]`).
     let phase_names: Vec<&str> = bondsim_engine::systems::tick_phases().iter().map(|p| p.name).collect();
@@ -49,7 +49,7 @@ fn main() {
     println!("| run | threads | snapshots | agents (mean) | ticks | agent-ticks | instructions | per agent-tick |");
     println!("|---|---|---|---|---|---|---|---|");
     let mut by_phase = Vec::new();
-    for case in CASES.iter().filter(|c| wanted.as_ref().map_or(c.by_default, |w| w.iter().any(|x| x == c.label))) {
+    for case in CASES.iter().filter(|c| chosen(c.label, c.by_default)) {
         let name = format!("{}-1t{}", case.label, if case.snapshots { "" } else { "-no-snapshots" });
         let out = out_root.join(&name);
         let counted = out_root.join(format!("{name}.callgrind"));

@@ -53,7 +53,7 @@ fn table_rows_and_bytes(manifest: &Manifest, table: &str) -> (f64, f64) {
 
 fn main() {
     // `cargo bench` passes `--bench`; any other argument is a filter on the labels.
-    let wanted = common::wanted("BONDSIM_SCALE");
+    let chosen = common::chosen("BONDSIM_SCALE");
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let out_root = root.join("target").join("bench-scale");
     let binary = common::binary();
@@ -64,10 +64,7 @@ fn main() {
     println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     // Wall seconds of the 100k runs at 2 threads, with and without snapshots.
     let (mut with_snapshots, mut without) = (None, None);
-    let selected: Vec<&Case> = CASES
-        .iter()
-        .filter(|case| wanted.as_ref().map_or(case.by_default, |w| w.iter().any(|x| x == case.label)))
-        .collect();
+    let selected: Vec<&Case> = CASES.iter().filter(|case| chosen(case.label, case.by_default)).collect();
     let name_of =
         |case: &Case| format!("{}-{}t{}", case.label, case.threads, if case.snapshots { "" } else { "-no-snapshots" });
     // Round by round (each case once per round while it has runs left), so that the runs compared

@@ -12,9 +12,13 @@ pub fn binary() -> PathBuf {
     std::env::var_os("BONDSIM_BIN").map_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_bondsim")), PathBuf::from)
 }
 
-/// The cases named in the environment variable `var` (comma-separated, any case), if it is set.
-pub fn wanted(var: &str) -> Option<Vec<String>> {
-    std::env::var(var).ok().map(|v| v.split(',').map(|s| s.trim().to_lowercase()).collect())
+/// Which cases a bench runs: given a case's label and whether it runs by default, whether to
+/// run it. The cases the environment variable `var` names (comma-separated, any case) if it is
+/// set, else those run by default.
+pub fn chosen(var: &str) -> impl Fn(&str, bool) -> bool {
+    let named: Option<Vec<String>> =
+        std::env::var(var).ok().map(|v| v.split(',').map(|s| s.trim().to_lowercase()).collect());
+    move |label, by_default| named.as_ref().map_or(by_default, |named| named.iter().any(|n| n == label))
 }
 
 /// A bench config: the file itself, or a copy without snapshots (`agents_every_ticks = 0`)

@@ -359,7 +359,7 @@ fn is_close(kind: BondKind) -> bool {
     matches!(kind, BondKind::ParentChild | BondKind::Romantic | BondKind::CloseFriend)
 }
 
-/// The share of an agent's contact time a bond asks for.
+/// The tick begins: the clock moves on a tick and the tick's tally starts from zero.
 #[inline(never)]
 pub fn advance_clock(mut clock: ResMut<Clock>, mut tally: ResMut<TickTally>) {
     clock.tick += 1;

@@ -158,7 +158,7 @@ impl Manifest {
 
 /// The processor's model name, from the first `model name` line of /proc/cpuinfo; empty where
 /// there is none.
-pub fn processor_model() -> String {
+fn processor_model() -> String {
     fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|s| {
