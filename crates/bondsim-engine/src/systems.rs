@@ -355,6 +355,16 @@ fn ticks_i32(ticks: i64) -> i32 {
     i32::try_from(ticks).expect("ticks fit an i32: the config allows at most 2,000 years of 6-hour ticks")
 }
 
+/// The smaller of two numbers, neither of them NaN: a compare and a select, where `f64::min`
+/// also tests both for NaN (five more instructions on the bond pass's path, once per bond).
+/// Equal numbers are the same bits here (the offers are never −0), so which is returned does
+/// not matter.
+#[inline]
+fn smaller(x: f64, y: f64) -> f64 {
+    debug_assert!(!x.is_nan() && !y.is_nan(), "smaller({x}, {y})");
+    if y < x { y } else { x }
+}
+
 fn is_close(kind: BondKind) -> bool {
     matches!(kind, BondKind::ParentChild | BondKind::Romantic | BondKind::CloseFriend)
 }
@@ -851,7 +861,7 @@ pub fn learn_from_contact(
                 *word = BondWord::ends(node_a, node_b);
                 let offer_a = a.budget_hours_per_week() * w / weight_sums[node_a.index()];
                 let offer_b = b.budget_hours_per_week() * w / weight_sums[node_b.index()];
-                hours_per_week[i] = offer_a.min(offer_b);
+                hours_per_week[i] = smaller(offer_a, offer_b);
                 for (side, row) in [a, b].into_iter().enumerate() {
                     learning.avoidance[side][i] = row.avoidance;
                     learning.cortisol[side][i] = row.cortisol;
