@@ -559,10 +559,23 @@ pub fn refresh_agent_view(
     // has an end there and no member is there, so nothing reads it): not cleared first.
     view.slots.resize(graph.node_bound(), AgentSlot::default());
     let budget = params.0.contact.weekly_social_hours;
-    for (person, physiology, attachment, care) in &agents {
-        view.slots[person.node.index()] =
-            AgentSlot::new(&attachment.0, &physiology.0, care.sensitivity, budget, person);
-    }
+    // Each of rayon's threads fills one range of nodes: it reads every agent's node and the rest
+    // of the rows only for its own range (the tables hold the agents nearly in node order, so
+    // that is mostly its own part of the tables). Each row is written once, by one thread: the
+    // same view at any thread count.
+    let tables: Vec<_> = agents.contiguous_iter().expect(DENSE).collect();
+    let part = view.slots.len().div_ceil(rayon::current_num_threads()).max(1);
+    view.slots.par_chunks_mut(part).enumerate().for_each(|(i, range)| {
+        let first = i * part;
+        for (people, physiology, attachments, care) in &tables {
+            for (k, person) in people.iter().enumerate() {
+                let Some(slot) = person.node.index().checked_sub(first).and_then(|j| range.get_mut(j)) else {
+                    continue;
+                };
+                *slot = AgentSlot::new(&attachments[k].0, &physiology[k].0, care[k].sensitivity, budget, person);
+            }
+        }
+    });
     // Isolation cuts the budget of the few agents an intervention has reached (`Exposure`, a
     // sparse set): looked up for them alone, not tested for every agent.
     for (person, exposure) in &exposed {
