@@ -1625,24 +1625,36 @@ pub fn apply_deaths(world: &mut World) {
     let mut dying = std::mem::take(&mut world.resource_mut::<SocialField>().dying);
     dying.sort_unstable_by_key(|(m, _)| m.id);
     let mut survivors = members;
-    if !dying.is_empty() {
-        // Both lists in id order: one walk through the dying while the roster is kept (a
-        // search of the dying for every agent was 0.6 % of a run, on one thread).
-        let mut dying_ids = dying.iter().map(|(d, _)| d.id).peekable();
-        survivors.retain(|m| {
-            while dying_ids.next_if(|&id| id < m.id).is_some() {}
-            dying_ids.next_if_eq(&m.id).is_none()
-        });
-    }
+    // The roster is kept on one thread while the deaths are applied on another: applying them
+    // does not read the roster, which is out of the world meanwhile.
+    rayon::join(
+        || {
+            if !dying.is_empty() {
+                // Both lists in id order: one walk through the dying while the roster is kept (a
+                // search of the dying for every agent was 0.6 % of a run, on one thread).
+                let mut dying_ids = dying.iter().map(|(d, _)| d.id).peekable();
+                survivors.retain(|m| {
+                    while dying_ids.next_if(|&id| id < m.id).is_some() {}
+                    dying_ids.next_if_eq(&m.id).is_none()
+                });
+            }
+        },
+        || apply_dying(world, &dying, &params, clock),
+    );
     world.resource_mut::<Roster>().members = survivors;
-    for (member, hazard) in dying {
+}
+
+/// The deaths of [`apply_deaths`], in id order: each recorded, its bonds ended (each survivor
+/// bereaved), its entity despawned.
+fn apply_dying(world: &mut World, dying: &[(Member, f64)], params: &bondsim_model::Params, clock: Clock) {
+    for &(member, hazard) in dying {
         record_death(world, member, hazard, clock);
         let bonds = world.resource_mut::<SocialGraph>().remove_agent(member.node);
         for link in bonds {
             let (survivor_node, bond) = (link.other(member.node), link.bond);
             let survivor_entity = world.resource::<SocialGraph>().entity(survivor_node);
             let survivor_id = world.resource::<SocialGraph>().id(survivor_node);
-            bereave(world, survivor_entity, &bond.state, &params, clock);
+            bereave(world, survivor_entity, &bond.state, params, clock);
             let age = clock.tick - i64::from(bond.state.formed_tick);
             world.resource_mut::<TickTally>().bonds_ended += 1;
             world.resource_mut::<Recorder>().0.bond_events.push(BondEventRow {
