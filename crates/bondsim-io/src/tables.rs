@@ -13,6 +13,7 @@ use bondsim_engine::output::{
     AgentRow, BirthRow, BondEventKind, BondEventRow, DeathRow, InterventionRow, MetricsRow, NetworkRow,
 };
 use bondsim_model::{BondKind, Category, InterventionKind, Sex};
+use rayon::prelude::*;
 
 /// Version of the dataset's schema; bumped on any change of a table's columns.
 pub const SCHEMA_VERSION: &str = "2";
@@ -246,6 +247,16 @@ fn i64s<T>(rows: &[T], f: impl Fn(&T) -> i64) -> ArrayRef {
     Arc::new(Int64Array::from_iter_values(rows.iter().map(f)))
 }
 
+/// A batch's columns, each built from the rows on a task of its own, in the pool the writer runs
+/// in (the simulation's, `Simulation::drain_output`): the same arrays as building them one after
+/// the other, where one thread built a snapshot's batches while the other waited.
+macro_rules! columns {
+    ($($column:expr),* $(,)?) => {{
+        let builds: Vec<Box<dyn Fn() -> ArrayRef + Sync + '_>> = vec![$(Box::new(|| $column)),*];
+        builds.par_iter().map(|build| build()).collect::<Vec<ArrayRef>>()
+    }};
+}
+
 fn batch(schema: SchemaRef, columns: Vec<ArrayRef>) -> RecordBatch {
     RecordBatch::try_new(schema, columns).expect("columns match the schema")
 }
@@ -254,7 +265,7 @@ pub fn agents_batch(rows: &[AgentRow]) -> RecordBatch {
     let cats = categories();
     batch(
         agents_schema(),
-        vec![
+        columns![
             i64s(rows, |r| r.tick),
             u64s(rows, |r| r.agent),
             dictionary(rows, &SEXES, |r| sex_key(r.sex)),
@@ -300,7 +311,7 @@ pub fn bond_events_batch(rows: &[BondEventRow]) -> RecordBatch {
     let kinds: Vec<&str> = BondKind::ALL.iter().map(|k| k.as_str()).collect();
     batch(
         bond_events_schema(),
-        vec![
+        columns![
             i64s(rows, |r| r.tick),
             dictionary(rows, &events, |r| Some(r.event as u8)),
             u64s(rows, |r| r.agent_a),
@@ -316,7 +327,7 @@ pub fn births_batch(rows: &[BirthRow]) -> RecordBatch {
     let cats = categories();
     batch(
         births_schema(),
-        vec![
+        columns![
             i64s(rows, |r| r.tick),
             u64s(rows, |r| r.child),
             u64s(rows, |r| r.mother),
@@ -336,7 +347,7 @@ pub fn births_batch(rows: &[BirthRow]) -> RecordBatch {
 pub fn deaths_batch(rows: &[DeathRow]) -> RecordBatch {
     batch(
         deaths_schema(),
-        vec![
+        columns![
             i64s(rows, |r| r.tick),
             u64s(rows, |r| r.agent),
             dictionary(rows, &SEXES, |r| sex_key(r.sex)),
@@ -356,7 +367,7 @@ pub fn deaths_batch(rows: &[DeathRow]) -> RecordBatch {
 pub fn metrics_batch(rows: &[MetricsRow]) -> RecordBatch {
     batch(
         metrics_schema(),
-        vec![
+        columns![
             i64s(rows, |r| r.tick),
             u64s(rows, |r| r.population),
             u64s(rows, |r| r.adults),
@@ -387,9 +398,9 @@ pub fn interventions_batch(rows: &[InterventionRow]) -> RecordBatch {
     let names: DictionaryArray<UInt16Type> = rows.iter().map(|r| r.name.as_str()).collect();
     batch(
         interventions_schema(),
-        vec![
+        columns![
             i64s(rows, |r| r.tick),
-            Arc::new(names),
+            Arc::new(names.clone()),
             dictionary(rows, &kinds, |r| Some(r.kind as u8)),
             u64s(rows, |r| r.agent),
             i64s(rows, |r| r.until_tick),
@@ -401,7 +412,7 @@ pub fn network_batch(rows: &[NetworkRow]) -> RecordBatch {
     let kinds: Vec<&str> = BondKind::ALL.iter().map(|k| k.as_str()).collect();
     batch(
         network_schema(),
-        vec![
+        columns![
             i64s(rows, |r| r.tick),
             u64s(rows, |r| r.agent_a),
             u64s(rows, |r| r.agent_b),

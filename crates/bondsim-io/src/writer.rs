@@ -135,12 +135,16 @@ impl TableWriter {
             Some(open) => open,
             none => none.insert((self.columns.create_column_writers(self.file.flushed_row_groups().len())?, 0)),
         };
-        let mut leaves = Vec::with_capacity(writers.len());
-        for (field, column) in self.schema.fields().iter().zip(batch.columns()) {
-            leaves.extend(compute_leaves(field, column)?);
-        }
-        let done: Vec<Result<(), ParquetError>> =
-            writers.par_iter_mut().zip(leaves.par_iter()).map(|(writer, leaf)| writer.write(leaf)).collect();
+        // The schemas are flat: a column is one leaf, computed on its writer's task.
+        let (fields, columns) = (self.schema.fields(), batch.columns());
+        assert_eq!(writers.len(), fields.len(), "a flat schema: one column writer per field");
+        let done: Vec<Result<(), ParquetError>> = writers
+            .par_iter_mut()
+            .zip(fields.par_iter().zip(columns.par_iter()))
+            .map(|(writer, (field, column))| {
+                compute_leaves(field, column)?.iter().try_for_each(|leaf| writer.write(leaf))
+            })
+            .collect();
         done.into_iter().collect::<Result<(), _>>()?;
         *rows += batch.num_rows();
         let bytes: usize = writers.iter().map(ArrowColumnWriter::get_estimated_total_bytes).sum();
