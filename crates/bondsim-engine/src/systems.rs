@@ -567,12 +567,12 @@ pub fn refresh_agent_view(
     let part = view.slots.len().div_ceil(rayon::current_num_threads()).max(1);
     view.slots.par_chunks_mut(part).enumerate().for_each(|(i, range)| {
         let first = i * part;
-        for (people, physiology, attachments, care) in &tables {
-            for (k, person) in people.iter().enumerate() {
+        for &(people, physiology, attachments, care) in &tables {
+            for (((person, physiology), attachment), care) in people.iter().zip(physiology).zip(attachments).zip(care) {
                 let Some(slot) = person.node.index().checked_sub(first).and_then(|j| range.get_mut(j)) else {
                     continue;
                 };
-                *slot = AgentSlot::new(&attachments[k].0, &physiology[k].0, care[k].sensitivity, budget, person);
+                *slot = AgentSlot::new(&attachment.0, &physiology.0, care.sensitivity, budget, person);
             }
         }
     });
@@ -1619,12 +1619,11 @@ fn caregiving_received(social: &FieldSlot, orphan_care: f64) -> CaregivingReceiv
 pub fn apply_deaths(world: &mut World) {
     let clock = *world.resource::<Clock>();
     let params = world.resource::<ModelParams>().0.clone();
-    let members = std::mem::take(&mut world.resource_mut::<Roster>().members);
+    let mut survivors = std::mem::take(&mut world.resource_mut::<Roster>().members);
     // Who dies was drawn by the stress update (`dies`), in the order its parallel blocks came:
     // put in roster (id) order.
     let mut dying = std::mem::take(&mut world.resource_mut::<SocialField>().dying);
     dying.sort_unstable_by_key(|(m, _)| m.id);
-    let mut survivors = members;
     // The roster is kept on one thread while the deaths are applied on another: applying them
     // does not read the roster, which is out of the world meanwhile.
     rayon::join(
@@ -1750,11 +1749,11 @@ pub fn apply_births(world: &mut World) {
     let clock = *world.resource::<Clock>();
     let params = world.resource::<ModelParams>().0.clone();
     // The women whose draw gives a birth (`conceives`, in the caregiving phase): those the
-    // deaths have left alive and partnered, then in roster (id) order. Checked for all before
-    // any birth (a birth adds bonds to a parent, never a partner).
+    // deaths have left alive, checked for all before any birth (a newborn may take a dead
+    // woman's graph node), then in roster (id) order; `give_birth` gives one only to a woman
+    // who still has a partner (the deaths may have taken him).
     let mut mothers = std::mem::take(&mut world.resource_mut::<SocialField>().conceiving);
-    let graph = world.resource::<SocialGraph>();
-    mothers.retain(|m| world.entities().contains_spawned(m.entity) && partner_of(graph, m.node).is_some());
+    mothers.retain(|m| world.entities().contains_spawned(m.entity));
     mothers.sort_unstable_by_key(|m| m.id);
     for mother in mothers {
         give_birth(world, mother, &params, clock);

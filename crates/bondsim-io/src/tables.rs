@@ -395,12 +395,11 @@ pub fn metrics_batch(rows: &[MetricsRow]) -> RecordBatch {
 
 pub fn interventions_batch(rows: &[InterventionRow]) -> RecordBatch {
     let kinds: Vec<&str> = InterventionKind::ALL.iter().map(|k| k.as_str()).collect();
-    let names: DictionaryArray<UInt16Type> = rows.iter().map(|r| r.name.as_str()).collect();
     batch(
         interventions_schema(),
         columns![
             i64s(rows, |r| r.tick),
-            Arc::new(names.clone()),
+            Arc::new(rows.iter().map(|r| r.name.as_str()).collect::<DictionaryArray<UInt16Type>>()),
             dictionary(rows, &kinds, |r| Some(r.kind as u8)),
             u64s(rows, |r| r.agent),
             i64s(rows, |r| r.until_tick),
