@@ -2254,6 +2254,69 @@ mod tests {
         assert_eq!(changed, partners.len() + children.len(), "each partner and child changed");
     }
 
+    /// A woman whose birth draw (made in the caregiving phase) and death fall in the same tick
+    /// gives no birth: only the women the deaths left alive and partnered give one. Her death is
+    /// added to the tick's draws by hand (the model makes the coincidence rare); the tick's other
+    /// partnered women with a birth draw still give theirs.
+    #[test]
+    fn a_woman_who_dies_in_the_tick_she_conceives_gives_no_birth() {
+        // The tick's phases are run one by one below, in the schedule's order: nine, then the
+        // deaths, the births and the metrics row.
+        let order: Vec<&str> = tick_phases().iter().map(|p| p.name).collect();
+        assert_eq!(order.len(), 12, "{order:?}");
+        assert_eq!(order[8..], ["caregiving_and_development", "apply_deaths", "apply_births", "record_tick"]);
+        let mut sim = small_population();
+        let mut found = None;
+        for _ in 0..600 {
+            // Up to the caregiving phase's draws.
+            sim.run_phase(advance_clock);
+            sim.run_phase(renumber_for_locality);
+            sim.run_phase(apply_interventions);
+            sim.run_phase(refresh_agent_view);
+            sim.run_phase(meet_new_people);
+            sim.run_phase(share_contact_time);
+            sim.run_phase(learn_from_contact);
+            sim.run_phase(break_partner_and_update_stress);
+            sim.run_phase(caregiving_and_development);
+            let world = sim.world();
+            let (graph, field) = (world.resource::<SocialGraph>(), world.resource::<SocialField>());
+            let drawn: Vec<Member> =
+                field.conceiving.iter().copied().filter(|m| partner_of(graph, m.node).is_some()).collect();
+            if drawn.len() >= 2 {
+                let dying: Vec<u64> = field.dying.iter().map(|(m, _)| m.id).collect();
+                let mother = drawn[0];
+                let others: Vec<u64> = drawn[1..].iter().map(|m| m.id).filter(|id| !dying.contains(id)).collect();
+                let mut field = sim.world_mut().resource_mut::<SocialField>();
+                if !dying.contains(&mother.id) {
+                    field.dying.push((mother, 1.0));
+                }
+                found = Some((mother, others));
+            }
+            sim.run_phase(apply_deaths);
+            sim.run_phase(apply_births);
+            sim.run_phase(record_tick);
+            if found.is_some() {
+                break;
+            }
+            sim.take_output();
+        }
+        let (mother, others) = found.expect("two partnered women with a birth draw in one tick within 600 ticks");
+        let output = sim.take_output();
+        assert!(output.deaths.iter().any(|d| d.agent == mother.id), "she died this tick");
+        assert!(!sim.world().entities().contains_spawned(mother.entity), "she is gone");
+        let mothers: Vec<u64> = output.births.iter().map(|b| b.mother).collect();
+        assert!(!mothers.contains(&mother.id), "no birth from a woman who died this tick");
+        assert!(!others.is_empty(), "another partnered woman drew a birth");
+        for id in &others {
+            // Unless her partner died this tick (then she is no longer partnered).
+            let widowed = output
+                .bond_events
+                .iter()
+                .any(|e| e.event == BondEventKind::Bereaved && e.kind == BondKind::Romantic && e.agent_a == *id);
+            assert!(widowed || mothers.contains(id), "agent {id} drew a birth and gave none");
+        }
+    }
+
     /// Each living agent's `History::bonds_lost` counts the bonds it lost, as the bond events
     /// record them (a break or a separation for both agents, counted by node in the fates' serial
     /// pass and added by `caregiving_and_development`; a bereavement for the survivor), and its
