@@ -94,8 +94,9 @@ proptest! {
             for b in &out.births {
                 prop_assert!(known.contains(&b.mother) && b.father.is_none_or(|f| known.contains(&f)));
             }
-            for a in &out.agents {
-                for v in [a.oxytocin, a.cortisol, a.dopamine, a.anxiety, a.avoidance, a.loneliness, a.health] {
+            let a = &out.agents;
+            for column in [&a.oxytocin, &a.cortisol, &a.dopamine, &a.anxiety, &a.avoidance, &a.loneliness, &a.health] {
+                for &v in column {
                     prop_assert!(v.is_finite() && (0.0..=1.0).contains(&v));
                 }
             }

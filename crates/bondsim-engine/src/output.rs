@@ -1,5 +1,6 @@
 //! Rows the engine hands to its recorder: plain data, no I/O. `bondsim-io` turns them into
-//! Arrow record batches.
+//! Arrow record batches. Events and metrics are rows; a snapshot's agents and bonds, millions of
+//! rows at a time, are columns.
 
 use bondsim_model::{BondKind, Category, Sex};
 use serde::{Deserialize, Serialize};
@@ -109,62 +110,114 @@ pub struct MetricsRow {
     pub max_generation: u32,
 }
 
-/// One bond at a snapshot tick: an edge of the social graph. Its levels are in the single
-/// precision the engine keeps them in (`BondState`), and written so.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct NetworkRow {
-    pub tick: i64,
-    pub agent_a: u64,
-    pub agent_b: u64,
-    pub kind: BondKind,
-    pub strength: f32,
-    pub value: f32,
-    pub synchrony: f32,
-    /// Contact this tick (hours).
-    pub contact_hours: f32,
-    pub formed_tick: i64,
-    pub bond_age_ticks: i64,
+/// A snapshot table held by column: a vector per column of the dataset's table, every vector
+/// one entry per row. The writer hands each column to Arrow as it is (no copy for the numbers),
+/// where rows would be read back column by column; and a snapshot's rows are built in parallel
+/// pieces that are then joined ([`Self::joined`]).
+macro_rules! snapshot_columns {
+    ($(#[$meta:meta])* $name:ident { $($(#[$field_meta:meta])* $field:ident: $ty:ty,)* }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+        pub struct $name {
+            $($(#[$field_meta])* pub $field: Vec<$ty>,)*
+        }
+
+        impl $name {
+            /// Room for `rows` rows in every column.
+            pub fn with_capacity(rows: usize) -> Self {
+                Self { $($field: Vec::with_capacity(rows),)* }
+            }
+
+            /// The number of rows (every column has as many).
+            pub fn len(&self) -> usize {
+                let lens = [$(self.$field.len()),*];
+                debug_assert!(lens.iter().all(|&len| len == lens[0]), "columns of one length");
+                lens[0]
+            }
+
+            pub fn is_empty(&self) -> bool {
+                self.len() == 0
+            }
+
+            /// Moves `other`'s rows behind these (without a copy if these are none).
+            pub fn append(&mut self, other: &mut Self) {
+                if self.is_empty() {
+                    std::mem::swap(self, other);
+                    return;
+                }
+                $(self.$field.append(&mut other.$field);)*
+            }
+
+            /// `pieces`' rows, one piece after the other, each column copied once.
+            pub fn joined(pieces: Vec<Self>) -> Self {
+                let mut all = Self::with_capacity(pieces.iter().map(Self::len).sum());
+                for piece in &pieces {
+                    $(all.$field.extend_from_slice(&piece.$field);)*
+                }
+                all
+            }
+        }
+    };
 }
 
-/// One agent's state at a snapshot tick.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct AgentRow {
-    pub tick: i64,
-    pub agent: u64,
-    pub sex: Sex,
-    pub birth_tick: i64,
-    pub age_years: f64,
-    pub generation: u32,
-    pub mother: Option<u64>,
-    pub father: Option<u64>,
-    pub oxytocin: f64,
-    pub receptor_density: f64,
-    pub dopamine: f64,
-    pub cortisol: f64,
-    pub allostatic_load: f64,
-    pub gr_sensitivity: f64,
-    pub anxiety: f64,
-    pub avoidance: f64,
-    pub disorganisation: f64,
-    pub prototype_anxiety: f64,
-    pub prototype_avoidance: f64,
-    pub category: Category,
-    pub prototype_category: Category,
-    pub loneliness: f64,
-    pub health: f64,
-    pub caregiving_sensitivity: f64,
-    pub early_care_quality: f64,
-    pub bonds: u32,
-    pub close_bonds: u32,
-    pub partner: Option<u64>,
-    pub bonds_formed: u32,
-    pub bonds_lost: u32,
-    pub bereavements: u32,
-    pub longest_bond_ticks: i64,
-    pub category_age1: Option<Category>,
-    pub category_age18: Option<Category>,
-    pub earned_security: bool,
-    pub children: u32,
+snapshot_columns! {
+    /// The bonds at a snapshot tick, a row per bond: the edges of the social graph. Their levels
+    /// are in the single precision the engine keeps them in (`BondState`), and written so.
+    NetworkColumns {
+        tick: i64,
+        agent_a: u64,
+        agent_b: u64,
+        kind: BondKind,
+        strength: f32,
+        value: f32,
+        synchrony: f32,
+        /// Contact this tick (hours).
+        contact_hours: f32,
+        formed_tick: i64,
+        bond_age_ticks: i64,
+    }
+}
+
+snapshot_columns! {
+    /// The agents' state at a snapshot tick, a row per agent.
+    AgentColumns {
+        tick: i64,
+        agent: u64,
+        sex: Sex,
+        birth_tick: i64,
+        age_years: f64,
+        generation: u32,
+        mother: Option<u64>,
+        father: Option<u64>,
+        oxytocin: f64,
+        receptor_density: f64,
+        dopamine: f64,
+        cortisol: f64,
+        allostatic_load: f64,
+        gr_sensitivity: f64,
+        anxiety: f64,
+        avoidance: f64,
+        disorganisation: f64,
+        prototype_anxiety: f64,
+        prototype_avoidance: f64,
+        category: Category,
+        prototype_category: Category,
+        loneliness: f64,
+        health: f64,
+        caregiving_sensitivity: f64,
+        early_care_quality: f64,
+        bonds: u32,
+        close_bonds: u32,
+        partner: Option<u64>,
+        bonds_formed: u32,
+        bonds_lost: u32,
+        bereavements: u32,
+        longest_bond_ticks: i64,
+        category_age1: Option<Category>,
+        category_age18: Option<Category>,
+        earned_security: bool,
+        children: u32,
+    }
 }
 
 /// An agent affected by an intervention.
@@ -185,9 +238,9 @@ pub struct Output {
     pub births: Vec<BirthRow>,
     pub deaths: Vec<DeathRow>,
     pub metrics: Vec<MetricsRow>,
-    pub agents: Vec<AgentRow>,
+    pub agents: AgentColumns,
     pub interventions: Vec<InterventionRow>,
-    pub network: Vec<NetworkRow>,
+    pub network: NetworkColumns,
 }
 
 impl Output {
@@ -205,8 +258,8 @@ impl Output {
         take(&mut self.births, &mut other.births);
         take(&mut self.deaths, &mut other.deaths);
         take(&mut self.metrics, &mut other.metrics);
-        take(&mut self.agents, &mut other.agents);
+        self.agents.append(&mut other.agents);
         take(&mut self.interventions, &mut other.interventions);
-        take(&mut self.network, &mut other.network);
+        self.network.append(&mut other.network);
     }
 }

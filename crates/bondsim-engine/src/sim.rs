@@ -433,8 +433,11 @@ mod tests {
         assert!(drains[0].agents.is_empty() && drains[0].network.is_empty() && drains[0].metrics.len() == 2);
         let mut all = Output::default();
         drains.into_iter().for_each(|rows| all.append(rows));
-        assert_eq!(all.agents.iter().map(|r| r.agent).collect::<Vec<_>>(), ids);
-        assert_eq!(all.network.iter().map(|r| (r.agent_a, r.agent_b)).collect::<Vec<_>>(), pairs);
+        assert_eq!(all.agents.agent, ids);
+        assert_eq!(
+            all.network.agent_a.iter().copied().zip(all.network.agent_b.iter().copied()).collect::<Vec<_>>(),
+            pairs
+        );
         assert!(pairs.iter().all(|(a, b)| a < b) && pairs.len() > founders as usize);
         // Drained once: nothing is left, and the next tick has no snapshot.
         assert_eq!(sim.take_output(), Output::default());
@@ -457,7 +460,7 @@ mod tests {
         sim.step();
         let rows = sim.take_output();
         assert_eq!(rows.metrics.len(), 2);
-        let ticks: Vec<i64> = rows.agents.iter().map(|r| r.tick).collect();
+        let ticks = &rows.agents.tick;
         // Each snapshot holds every agent alive at its tick (the metrics row's population: a
         // founder may die or a child be born in the first ticks).
         for (tick, metrics) in [1, 2].into_iter().zip(&rows.metrics) {

@@ -18,7 +18,7 @@ use crate::components::{Attachment, Care, Exposure, History, ParentId, Person, P
 use crate::exact_sum::ExactSum;
 use crate::graph::{Bond, Link, SocialGraph};
 use crate::output::{
-    AgentRow, BirthRow, BondEventKind, BondEventRow, DeathRow, InterventionRow, MetricsRow, NetworkRow,
+    AgentColumns, BirthRow, BondEventKind, BondEventRow, DeathRow, InterventionRow, MetricsRow, NetworkColumns,
 };
 use crate::prefetch::prefetch;
 use crate::rng::{Normal, Purpose, pair_key, standard_normal, stream};
@@ -1968,111 +1968,129 @@ impl PopulationTotals {
     }
 }
 
-/// The snapshot's rows for a slice of the roster (in id order): their agent rows, and the bonds
-/// whose smaller id is one of theirs, sorted by the pair's ids. Slice after slice, in roster
-/// order, they make the whole snapshot in order.
-pub(crate) fn snapshot_slice(world: &World, clock: Clock, members: &[Member]) -> (Vec<AgentRow>, Vec<NetworkRow>) {
-    (snapshot_rows(world, clock, members), network_rows(world, clock, members))
+/// Agents per task of a snapshot's columns: each task builds its rows as a piece, and the pieces
+/// are joined in roster order.
+const SNAPSHOT_RUN: usize = 512;
+
+/// The snapshot's rows for a slice of the roster (in id order): their agents' columns, and the
+/// bonds whose smaller id is one of theirs, sorted by the pair's ids. Slice after slice, in roster
+/// order, they make the whole snapshot in order. The two tables are built side by side (walking
+/// each agent's bonds once for both was slower: the two walks overlap their waits for memory).
+pub(crate) fn snapshot_slice(world: &World, clock: Clock, members: &[Member]) -> (AgentColumns, NetworkColumns) {
+    rayon::join(|| agent_columns(world, clock, members), || network_columns(world, clock, members))
 }
 
-fn network_rows(world: &World, clock: Clock, members: &[Member]) -> Vec<NetworkRow> {
+fn network_columns(world: &World, clock: Clock, members: &[Member]) -> NetworkColumns {
     let graph = world.resource::<SocialGraph>();
-    // In parallel over runs of 512 agents, one vector per run (not one per agent).
-    members
-        .par_chunks(512)
-        .flat_map_iter(|run| {
-            let mut rows = Vec::with_capacity(run.len() * 12);
+    let pieces = members
+        .par_chunks(SNAPSHOT_RUN)
+        .map(|run| {
+            let mut c = NetworkColumns::with_capacity(run.len() * 8);
+            let mut listed = Vec::new();
             for m in run {
                 // A bond is listed by its `a` end, the smaller id, in the order of the other id.
-                let start = rows.len();
-                rows.extend(
-                    graph
-                        .bonds_of(m.node)
-                        .iter()
-                        .filter_map(|&e| {
-                            let (a, b) = graph.ends(e);
-                            (a == m.node).then_some((b, graph.bonds[e.index()]?))
-                        })
-                        .map(|(b_node, b)| NetworkRow {
-                            tick: clock.tick,
-                            agent_a: m.id,
-                            agent_b: graph.id(b_node),
-                            kind: b.state.kind,
-                            strength: b.state.strength,
-                            value: b.state.value,
-                            synchrony: b.state.synchrony,
-                            contact_hours: b.state.contact_hours,
-                            formed_tick: i64::from(b.state.formed_tick),
-                            bond_age_ticks: clock.tick - i64::from(b.state.formed_tick),
-                        }),
-                );
-                rows[start..].sort_unstable_by_key(|r| r.agent_b);
+                listed.clear();
+                listed.extend(graph.bonds_of(m.node).iter().filter_map(|&e| {
+                    let (a, b) = graph.ends(e);
+                    (a == m.node).then(|| graph.bonds[e.index()].map(|bond| (graph.id(b), bond.state)))?
+                }));
+                listed.sort_unstable_by_key(|&(b, _)| b);
+                for &(b, state) in &listed {
+                    c.tick.push(clock.tick);
+                    c.agent_a.push(m.id);
+                    c.agent_b.push(b);
+                    c.kind.push(state.kind);
+                    c.strength.push(state.strength);
+                    c.value.push(state.value);
+                    c.synchrony.push(state.synchrony);
+                    c.contact_hours.push(state.contact_hours);
+                    c.formed_tick.push(i64::from(state.formed_tick));
+                    c.bond_age_ticks.push(clock.tick - i64::from(state.formed_tick));
+                }
             }
-            rows
+            c
         })
-        .collect()
+        .collect();
+    NetworkColumns::joined(pieces)
 }
 
-fn snapshot_rows(world: &World, clock: Clock, members: &[Member]) -> Vec<AgentRow> {
+fn agent_columns(world: &World, clock: Clock, members: &[Member]) -> AgentColumns {
     let graph = world.resource::<SocialGraph>();
     let mut agents = world
         .try_query::<(&Person, &Physiology, &Attachment, &Wellbeing, &Care, &History)>()
         .expect("the agents' components are registered");
     let agents = agents.query(world);
-    // In parallel, in roster order, into a vector of the exact size.
-    let mut rows = Vec::new();
-    members
-        .par_iter()
-        .map(|m| {
-            let (person, n, wm, wb, care, h) = agents.get(m.entity).ok()?;
-            let (n, wm) = (n.0, wm.0);
-            let (bonds, close_bonds, partner) = bond_summary(graph, m.node);
-            Some(AgentRow {
-                tick: clock.tick,
-                agent: person.id,
-                sex: person.sex,
-                birth_tick: person.birth_tick,
-                age_years: clock.age_years(person.birth_tick),
-                generation: person.generation,
-                mother: person.mother.get(),
-                father: person.father.get(),
-                oxytocin: n.oxytocin,
-                receptor_density: n.receptor_density,
-                dopamine: n.dopamine,
-                cortisol: n.cortisol,
-                allostatic_load: n.allostatic_load,
-                gr_sensitivity: n.gr_sensitivity,
-                anxiety: wm.anxiety,
-                avoidance: wm.avoidance,
-                disorganisation: wm.disorganisation,
-                prototype_anxiety: wm.prototype_anxiety,
-                prototype_avoidance: wm.prototype_avoidance,
-                category: wm.category(),
-                prototype_category: rules::categorise(
-                    wm.prototype_anxiety,
-                    wm.prototype_avoidance,
-                    wm.prototype_disorganisation,
-                ),
-                loneliness: wb.loneliness,
-                health: wb.health,
-                caregiving_sensitivity: care.sensitivity,
-                early_care_quality: care.early_care_quality,
-                bonds,
-                close_bonds,
-                partner: partner.map(|e| graph.id(graph.other_end(e, m.node))),
-                bonds_formed: h.bonds_formed,
-                bonds_lost: h.bonds_lost,
-                bereavements: h.bereavements,
-                longest_bond_ticks: i64::from(h.longest_bond_ticks),
-                category_age1: h.category_age1,
-                category_age18: h.category_age18,
-                earned_security: h.earned_security,
-                children: h.children,
-            })
+    let pieces = members
+        .par_chunks(SNAPSHOT_RUN)
+        .map(|run| {
+            let mut c = AgentColumns::with_capacity(run.len());
+            for m in run {
+                let components = agents.get(m.entity).expect("a living member has all its components");
+                let (bonds, close, partner) = bond_summary(graph, m.node);
+                let partner = partner.map(|e| graph.id(graph.other_end(e, m.node)));
+                push_agent(&mut c, clock, components, BondCounts { bonds, close, partner });
+            }
+            c
         })
-        .map(|row| row.expect("a living member has all its components"))
-        .collect_into_vec(&mut rows);
-    rows
+        .collect();
+    AgentColumns::joined(pieces)
+}
+
+/// What an agent's snapshot row says of its bonds ([`bond_summary`], with the partner's id).
+struct BondCounts {
+    bonds: u32,
+    close: u32,
+    partner: Option<u64>,
+}
+
+/// Appends an agent's snapshot row.
+fn push_agent(
+    c: &mut AgentColumns,
+    clock: Clock,
+    (person, n, wm, wb, care, h): (&Person, &Physiology, &Attachment, &Wellbeing, &Care, &History),
+    bonds: BondCounts,
+) {
+    let (n, wm) = (&n.0, &wm.0);
+    c.tick.push(clock.tick);
+    c.agent.push(person.id);
+    c.sex.push(person.sex);
+    c.birth_tick.push(person.birth_tick);
+    c.age_years.push(clock.age_years(person.birth_tick));
+    c.generation.push(person.generation);
+    c.mother.push(person.mother.get());
+    c.father.push(person.father.get());
+    c.oxytocin.push(n.oxytocin);
+    c.receptor_density.push(n.receptor_density);
+    c.dopamine.push(n.dopamine);
+    c.cortisol.push(n.cortisol);
+    c.allostatic_load.push(n.allostatic_load);
+    c.gr_sensitivity.push(n.gr_sensitivity);
+    c.anxiety.push(wm.anxiety);
+    c.avoidance.push(wm.avoidance);
+    c.disorganisation.push(wm.disorganisation);
+    c.prototype_anxiety.push(wm.prototype_anxiety);
+    c.prototype_avoidance.push(wm.prototype_avoidance);
+    c.category.push(wm.category());
+    c.prototype_category.push(rules::categorise(
+        wm.prototype_anxiety,
+        wm.prototype_avoidance,
+        wm.prototype_disorganisation,
+    ));
+    c.loneliness.push(wb.loneliness);
+    c.health.push(wb.health);
+    c.caregiving_sensitivity.push(care.sensitivity);
+    c.early_care_quality.push(care.early_care_quality);
+    c.bonds.push(bonds.bonds);
+    c.close_bonds.push(bonds.close);
+    c.partner.push(bonds.partner);
+    c.bonds_formed.push(h.bonds_formed);
+    c.bonds_lost.push(h.bonds_lost);
+    c.bereavements.push(h.bereavements);
+    c.longest_bond_ticks.push(i64::from(h.longest_bond_ticks));
+    c.category_age1.push(h.category_age1);
+    c.category_age18.push(h.category_age18);
+    c.earned_security.push(h.earned_security);
+    c.children.push(h.children);
 }
 
 #[cfg(test)]

@@ -15,8 +15,8 @@ use crate::manifest::PhaseSeconds;
 use crate::writer::TableSummary;
 
 /// Bumped when the layout of a checkpoint changes; older checkpoints are refused (3: bond levels
-/// in single precision; 4: seconds per phase).
-pub const CHECKPOINT_FORMAT: u32 = 4;
+/// in single precision; 4: seconds per phase; 5: the pending snapshots held by column).
+pub const CHECKPOINT_FORMAT: u32 = 5;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Checkpoint {

@@ -3,14 +3,16 @@
 
 use std::sync::Arc;
 
-use arrow_array::types::{UInt8Type, UInt16Type};
+use arrow_array::types::{
+    ArrowPrimitiveType, Float32Type, Float64Type, Int64Type, UInt8Type, UInt16Type, UInt32Type, UInt64Type,
+};
 use arrow_array::{
-    ArrayRef, BooleanArray, DictionaryArray, Float32Array, Float64Array, Int64Array, RecordBatch, StringArray,
+    ArrayRef, BooleanArray, DictionaryArray, Float64Array, Int64Array, PrimitiveArray, RecordBatch, StringArray,
     UInt8Array, UInt32Array, UInt64Array,
 };
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use bondsim_engine::output::{
-    AgentRow, BirthRow, BondEventKind, BondEventRow, DeathRow, InterventionRow, MetricsRow, NetworkRow,
+    AgentColumns, BirthRow, BondEventKind, BondEventRow, DeathRow, InterventionRow, MetricsRow, NetworkColumns,
 };
 use bondsim_model::{BondKind, Category, InterventionKind, Sex};
 use rayon::prelude::*;
@@ -231,9 +233,6 @@ fn cat_key(c: Category) -> Option<u8> {
 fn f64s<T>(rows: &[T], f: impl Fn(&T) -> f64) -> ArrayRef {
     Arc::new(Float64Array::from_iter_values(rows.iter().map(f)))
 }
-fn f32s<T>(rows: &[T], f: impl Fn(&T) -> f32) -> ArrayRef {
-    Arc::new(Float32Array::from_iter_values(rows.iter().map(f)))
-}
 fn u64s<T>(rows: &[T], f: impl Fn(&T) -> u64) -> ArrayRef {
     Arc::new(UInt64Array::from_iter_values(rows.iter().map(f)))
 }
@@ -245,6 +244,11 @@ fn u32s<T>(rows: &[T], f: impl Fn(&T) -> u32) -> ArrayRef {
 }
 fn i64s<T>(rows: &[T], f: impl Fn(&T) -> i64) -> ArrayRef {
     Arc::new(Int64Array::from_iter_values(rows.iter().map(f)))
+}
+
+/// A column the engine built, handed to Arrow as it is: its vector becomes the array's buffer.
+fn owned<T: ArrowPrimitiveType>(values: Vec<T::Native>) -> ArrayRef {
+    Arc::new(PrimitiveArray::<T>::new(values.into(), None))
 }
 
 /// A batch's columns, each built from the rows on a task of its own, in the pool the writer runs
@@ -261,47 +265,52 @@ fn batch(schema: SchemaRef, columns: Vec<ArrayRef>) -> RecordBatch {
     RecordBatch::try_new(schema, columns).expect("columns match the schema")
 }
 
-pub fn agents_batch(rows: &[AgentRow]) -> RecordBatch {
+/// A snapshot's agents as a batch: the numbers' vectors moved into the arrays, the categories,
+/// the optional ids and the flag converted.
+pub fn agents_batch(c: AgentColumns) -> RecordBatch {
     let cats = categories();
+    let category = |column: &[Category]| dictionary(column, &cats, |&c| cat_key(c));
+    let optional_category = |column: &[Option<Category>]| dictionary(column, &cats, |c| c.and_then(cat_key));
+    let ids = |column: Vec<Option<u64>>| -> ArrayRef { Arc::new(UInt64Array::from(column)) };
     batch(
         agents_schema(),
-        columns![
-            i64s(rows, |r| r.tick),
-            u64s(rows, |r| r.agent),
-            dictionary(rows, &SEXES, |r| sex_key(r.sex)),
-            i64s(rows, |r| r.birth_tick),
-            f64s(rows, |r| r.age_years),
-            u32s(rows, |r| r.generation),
-            opt_u64s(rows, |r| r.mother),
-            opt_u64s(rows, |r| r.father),
-            f64s(rows, |r| r.oxytocin),
-            f64s(rows, |r| r.receptor_density),
-            f64s(rows, |r| r.dopamine),
-            f64s(rows, |r| r.cortisol),
-            f64s(rows, |r| r.allostatic_load),
-            f64s(rows, |r| r.gr_sensitivity),
-            f64s(rows, |r| r.anxiety),
-            f64s(rows, |r| r.avoidance),
-            f64s(rows, |r| r.disorganisation),
-            f64s(rows, |r| r.prototype_anxiety),
-            f64s(rows, |r| r.prototype_avoidance),
-            dictionary(rows, &cats, |r| cat_key(r.category)),
-            dictionary(rows, &cats, |r| cat_key(r.prototype_category)),
-            f64s(rows, |r| r.loneliness),
-            f64s(rows, |r| r.health),
-            f64s(rows, |r| r.caregiving_sensitivity),
-            f64s(rows, |r| r.early_care_quality),
-            u32s(rows, |r| r.bonds),
-            u32s(rows, |r| r.close_bonds),
-            opt_u64s(rows, |r| r.partner),
-            u32s(rows, |r| r.bonds_formed),
-            u32s(rows, |r| r.bonds_lost),
-            u32s(rows, |r| r.bereavements),
-            i64s(rows, |r| r.longest_bond_ticks),
-            dictionary(rows, &cats, |r| r.category_age1.and_then(cat_key)),
-            dictionary(rows, &cats, |r| r.category_age18.and_then(cat_key)),
-            Arc::new(BooleanArray::from_iter(rows.iter().map(|r| Some(r.earned_security)))),
-            u32s(rows, |r| r.children),
+        vec![
+            owned::<Int64Type>(c.tick),
+            owned::<UInt64Type>(c.agent),
+            dictionary(&c.sex, &SEXES, |&s| sex_key(s)),
+            owned::<Int64Type>(c.birth_tick),
+            owned::<Float64Type>(c.age_years),
+            owned::<UInt32Type>(c.generation),
+            ids(c.mother),
+            ids(c.father),
+            owned::<Float64Type>(c.oxytocin),
+            owned::<Float64Type>(c.receptor_density),
+            owned::<Float64Type>(c.dopamine),
+            owned::<Float64Type>(c.cortisol),
+            owned::<Float64Type>(c.allostatic_load),
+            owned::<Float64Type>(c.gr_sensitivity),
+            owned::<Float64Type>(c.anxiety),
+            owned::<Float64Type>(c.avoidance),
+            owned::<Float64Type>(c.disorganisation),
+            owned::<Float64Type>(c.prototype_anxiety),
+            owned::<Float64Type>(c.prototype_avoidance),
+            category(&c.category),
+            category(&c.prototype_category),
+            owned::<Float64Type>(c.loneliness),
+            owned::<Float64Type>(c.health),
+            owned::<Float64Type>(c.caregiving_sensitivity),
+            owned::<Float64Type>(c.early_care_quality),
+            owned::<UInt32Type>(c.bonds),
+            owned::<UInt32Type>(c.close_bonds),
+            ids(c.partner),
+            owned::<UInt32Type>(c.bonds_formed),
+            owned::<UInt32Type>(c.bonds_lost),
+            owned::<UInt32Type>(c.bereavements),
+            owned::<Int64Type>(c.longest_bond_ticks),
+            optional_category(&c.category_age1),
+            optional_category(&c.category_age18),
+            Arc::new(BooleanArray::from(c.earned_security)),
+            owned::<UInt32Type>(c.children),
         ],
     )
 }
@@ -407,21 +416,22 @@ pub fn interventions_batch(rows: &[InterventionRow]) -> RecordBatch {
     )
 }
 
-pub fn network_batch(rows: &[NetworkRow]) -> RecordBatch {
+/// A snapshot's bonds as a batch: the numbers' vectors moved into the arrays, the kinds converted.
+pub fn network_batch(c: NetworkColumns) -> RecordBatch {
     let kinds: Vec<&str> = BondKind::ALL.iter().map(|k| k.as_str()).collect();
     batch(
         network_schema(),
-        columns![
-            i64s(rows, |r| r.tick),
-            u64s(rows, |r| r.agent_a),
-            u64s(rows, |r| r.agent_b),
-            dictionary(rows, &kinds, |r| Some(r.kind as u8)),
-            f32s(rows, |r| r.strength),
-            f32s(rows, |r| r.value),
-            f32s(rows, |r| r.synchrony),
-            f32s(rows, |r| r.contact_hours),
-            i64s(rows, |r| r.formed_tick),
-            i64s(rows, |r| r.bond_age_ticks),
+        vec![
+            owned::<Int64Type>(c.tick),
+            owned::<UInt64Type>(c.agent_a),
+            owned::<UInt64Type>(c.agent_b),
+            dictionary(&c.kind, &kinds, |&k| Some(k as u8)),
+            owned::<Float32Type>(c.strength),
+            owned::<Float32Type>(c.value),
+            owned::<Float32Type>(c.synchrony),
+            owned::<Float32Type>(c.contact_hours),
+            owned::<Int64Type>(c.formed_tick),
+            owned::<Int64Type>(c.bond_age_ticks),
         ],
     )
 }

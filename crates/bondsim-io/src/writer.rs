@@ -7,12 +7,13 @@
 //! file that looks whole.
 
 use std::fs::{self, File};
-use std::mem::take;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use arrow_array::RecordBatch;
+use arrow_array::{RecordBatch, UInt32Array};
 use arrow_schema::SchemaRef;
+use arrow_select::concat::concat_batches;
+use arrow_select::take::take_record_batch;
 use bondsim_engine::Output;
 use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_writer::{ArrowColumnChunk, ArrowColumnWriter, ArrowRowGroupWriterFactory, compute_leaves};
@@ -27,9 +28,9 @@ use rayon::prelude::*;
 use crate::IoError;
 use crate::tables::{self, SCHEMA_VERSION};
 
-/// Rows buffered per table before they are handed to the Parquet writer as one batch (the
-/// rows waiting and their Arrow copy are held at once: at a million agents, batches of 65,536
-/// rows left the peak about 80 MB higher, at the same speed).
+/// Rows per batch handed to the Parquet writer, counted from the table's first row: the
+/// writer's pages follow its batches, so fixed batches make the file's bytes independent of how
+/// the rows arrived.
 const BATCH_ROWS: usize = 16_384;
 
 /// A row group is closed after the batch that brings it to this many rows (the Parquet
@@ -72,58 +73,50 @@ struct TableWriter {
     columns: ArrowRowGroupWriterFactory,
     /// The open row group: a writer per column, and its rows so far.
     open: Option<(Vec<ArrowColumnWriter>, usize)>,
+    /// The rows of the unfinished batch, fewer than `BATCH_ROWS`, as they arrived.
+    waiting: Vec<RecordBatch>,
     rows: u64,
 }
 
 impl TableWriter {
-    /// Hands `incoming` rows to the file, converted to Arrow a batch of `BATCH_ROWS` at a time
-    /// (a snapshot of a million agents' bonds is millions of rows: whole, its Arrow copy would
-    /// double the memory it takes). The batches are counted from the table's first row, so they
-    /// (and the file's bytes) do not depend on how the rows arrived. `waiting` holds the rows of
-    /// the unfinished batch between calls, fewer than `BATCH_ROWS`: it is topped up first, then
-    /// `incoming`'s whole batches are converted where they lie (a snapshot's slice is about
-    /// 150,000 bonds at 100k agents: appended behind the waiting rows, it was copied once more),
-    /// and the rest waits. With `last`, everything is written, the last batch short.
-    fn push_rows<T: Clone>(
-        &mut self,
-        waiting: &mut Vec<T>,
-        incoming: Vec<T>,
-        last: bool,
-        to_batch: fn(&[T]) -> RecordBatch,
-    ) -> Result<(), IoError> {
-        let mut rest = &incoming[..];
-        if !waiting.is_empty() {
-            let take = (BATCH_ROWS - waiting.len()).min(rest.len());
-            waiting.extend_from_slice(&rest[..take]);
-            rest = &rest[take..];
-            if waiting.len() < BATCH_ROWS && !last {
+    /// Hands `incoming` rows to the file a batch of `BATCH_ROWS` at a time, the batches counted
+    /// from the table's first row, so that they (and the file's bytes) do not depend on how the
+    /// rows arrived. The waiting rows are topped up first (the only rows copied: a batch that
+    /// spans two arrivals), then `incoming`'s whole batches are written where they lie, as slices
+    /// of its arrays, and the rest waits. With `last`, everything is written, the last batch
+    /// short.
+    fn push(&mut self, incoming: Option<RecordBatch>, last: bool) -> Result<(), ParquetError> {
+        let mut rest = match incoming {
+            Some(batch) => batch,
+            None if last => RecordBatch::new_empty(Arc::clone(&self.schema)),
+            None => return Ok(()),
+        };
+        let arrived = rest.num_rows();
+        let waiting: usize = self.waiting.iter().map(RecordBatch::num_rows).sum();
+        if waiting > 0 {
+            let take = (BATCH_ROWS - waiting).min(rest.num_rows());
+            self.waiting.push(rest.slice(0, take));
+            rest = rest.slice(take, rest.num_rows() - take);
+            if waiting + take < BATCH_ROWS && !last {
                 return Ok(());
             }
-            self.write_rows(waiting, to_batch)?;
-            waiting.clear();
+            let batch = concat_batches(&self.schema, &std::mem::take(&mut self.waiting))?;
+            self.write_batch(&batch)?;
         }
-        while rest.len() >= BATCH_ROWS || (last && !rest.is_empty()) {
-            let batch = rest.len().min(BATCH_ROWS);
-            self.write_rows(&rest[..batch], to_batch)?;
-            rest = &rest[batch..];
+        while rest.num_rows() >= BATCH_ROWS || (last && rest.num_rows() > 0) {
+            let batch = rest.num_rows().min(BATCH_ROWS);
+            self.write_batch(&rest.slice(0, batch))?;
+            rest = rest.slice(batch, rest.num_rows() - batch);
         }
-        if rest.len() == incoming.len() {
-            // Nothing written: the rows wait where they are.
-            *waiting = incoming;
-        } else {
-            waiting.extend_from_slice(rest);
+        if rest.num_rows() > 0 {
+            // The tail of a larger arrival is copied out, so that it does not hold the arrival's
+            // arrays (a snapshot's slice) until the next rows come.
+            if rest.num_rows() < arrived {
+                rest = take_record_batch(&rest, &UInt32Array::from_iter_values(0..rest.num_rows() as u32))?;
+            }
+            self.waiting.push(rest);
         }
         Ok(())
-    }
-
-    /// Converts `rows` (at most `BATCH_ROWS`) to one Arrow batch and writes it.
-    fn write_rows<T>(&mut self, rows: &[T], to_batch: fn(&[T]) -> RecordBatch) -> Result<(), IoError> {
-        if rows.is_empty() {
-            return Ok(());
-        }
-        let batch = to_batch(rows);
-        self.rows += batch.num_rows() as u64;
-        self.write_batch(&batch).map_err(|e| IoError::parquet(&self.temp_path, e))
     }
 
     /// Encodes a batch into the open row group, each column on its own task of the pool the
@@ -131,6 +124,7 @@ impl TableWriter {
     /// closes the row group when it is full. The encoding is the Parquet writer's, column by
     /// column, so the bytes do not depend on the threads.
     fn write_batch(&mut self, batch: &RecordBatch) -> Result<(), ParquetError> {
+        self.rows += batch.num_rows() as u64;
         let (writers, rows) = match &mut self.open {
             Some(open) => open,
             none => none.insert((self.columns.create_column_writers(self.file.flushed_row_groups().len())?, 0)),
@@ -172,7 +166,8 @@ impl TableWriter {
 /// Streams a run's rows into its Parquet files.
 pub struct DatasetWriter {
     tables: Vec<TableWriter>,
-    /// Each table's rows of an unfinished batch.
+    /// The events and metrics not yet converted to Arrow, fewer than a batch per table (the
+    /// snapshot tables' are always empty).
     waiting: Output,
 }
 
@@ -244,6 +239,7 @@ impl DatasetWriter {
                 file,
                 columns,
                 open: None,
+                waiting: Vec::new(),
                 rows: 0,
             });
         }
@@ -255,24 +251,38 @@ impl DatasetWriter {
         self.push(output, false)
     }
 
-    /// Hands each table its rows (with `last`, writes everything, the waiting rows included).
-    fn push(&mut self, mut output: Output, last: bool) -> Result<(), IoError> {
-        let (w, o) = (&mut self.waiting, &mut output);
-        for t in &mut self.tables {
-            match t.name {
-                "agents" => t.push_rows(&mut w.agents, take(&mut o.agents), last, tables::agents_batch)?,
-                "bond_events" => {
-                    t.push_rows(&mut w.bond_events, take(&mut o.bond_events), last, tables::bond_events_batch)?
-                }
-                "births" => t.push_rows(&mut w.births, take(&mut o.births), last, tables::births_batch)?,
-                "deaths" => t.push_rows(&mut w.deaths, take(&mut o.deaths), last, tables::deaths_batch)?,
-                "metrics" => t.push_rows(&mut w.metrics, take(&mut o.metrics), last, tables::metrics_batch)?,
-                "interventions" => {
-                    t.push_rows(&mut w.interventions, take(&mut o.interventions), last, tables::interventions_batch)?
-                }
-                "network" => t.push_rows(&mut w.network, take(&mut o.network), last, tables::network_batch)?,
-                _ => {}
+    /// Hands each table its rows (with `last`, writes everything, the waiting rows included). A
+    /// snapshot's columns become one Arrow batch as they arrive; the events and metrics, a few
+    /// rows a tick, wait as rows until they fill a batch.
+    fn push(&mut self, output: Output, last: bool) -> Result<(), IoError> {
+        fn rows<T>(
+            waiting: &mut Vec<T>,
+            mut incoming: Vec<T>,
+            last: bool,
+            to_batch: fn(&[T]) -> RecordBatch,
+        ) -> Option<RecordBatch> {
+            if waiting.is_empty() {
+                std::mem::swap(waiting, &mut incoming);
+            } else {
+                waiting.append(&mut incoming);
             }
+            let full = waiting.len() >= BATCH_ROWS || (last && !waiting.is_empty());
+            full.then(|| to_batch(&std::mem::take(waiting)))
+        }
+        let Output { bond_events, births, deaths, metrics, agents, interventions, network } = output;
+        let w = &mut self.waiting;
+        let mut batches = [
+            ("agents", (!agents.is_empty()).then(|| tables::agents_batch(agents))),
+            ("bond_events", rows(&mut w.bond_events, bond_events, last, tables::bond_events_batch)),
+            ("births", rows(&mut w.births, births, last, tables::births_batch)),
+            ("deaths", rows(&mut w.deaths, deaths, last, tables::deaths_batch)),
+            ("metrics", rows(&mut w.metrics, metrics, last, tables::metrics_batch)),
+            ("interventions", rows(&mut w.interventions, interventions, last, tables::interventions_batch)),
+            ("network", (!network.is_empty()).then(|| tables::network_batch(network))),
+        ];
+        for t in &mut self.tables {
+            let (_, batch) = batches.iter_mut().find(|(name, _)| *name == t.name).expect("a batch for every table");
+            t.push(batch.take(), last).map_err(|e| IoError::parquet(&t.temp_path, e))?;
         }
         Ok(())
     }
@@ -300,7 +310,7 @@ impl DatasetWriter {
 mod tests {
     use arrow_array::cast::AsArray;
     use arrow_array::types::{Float32Type, UInt64Type};
-    use bondsim_engine::output::NetworkRow;
+    use bondsim_engine::output::NetworkColumns;
     use bondsim_model::BondKind;
     use bytes::Bytes;
     use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
@@ -309,7 +319,7 @@ mod tests {
 
     /// Writes `rows` as a run's network table, handed over in pieces of the given sizes (in turn,
     /// over and over) as a snapshot drains, and returns the file's bytes.
-    fn network_file(rows: &[NetworkRow], pieces: &[usize]) -> Vec<u8> {
+    fn network_file(rows: &NetworkColumns, pieces: &[usize]) -> Vec<u8> {
         let dir = tempfile::tempdir().expect("temp dir");
         let meta = RunMeta {
             run_id: "t".into(),
@@ -322,7 +332,7 @@ mod tests {
         let (mut start, mut piece) = (0, pieces.iter().cycle());
         while start < rows.len() {
             let end = (start + piece.next().expect("cycled")).min(rows.len());
-            writer.write(Output { network: rows[start..end].to_vec(), ..Output::default() }).expect("write");
+            writer.write(Output { network: rows_in(rows, start..end), ..Output::default() }).expect("write");
             start = end;
         }
         let summaries = writer.finish().expect("finish");
@@ -331,9 +341,26 @@ mod tests {
         fs::read(dir.path().join(&network.path)).expect("file")
     }
 
+    /// Rows `range` of `rows`.
+    fn rows_in(rows: &NetworkColumns, range: std::ops::Range<usize>) -> NetworkColumns {
+        let c = rows;
+        NetworkColumns {
+            tick: c.tick[range.clone()].to_vec(),
+            agent_a: c.agent_a[range.clone()].to_vec(),
+            agent_b: c.agent_b[range.clone()].to_vec(),
+            kind: c.kind[range.clone()].to_vec(),
+            strength: c.strength[range.clone()].to_vec(),
+            value: c.value[range.clone()].to_vec(),
+            synchrony: c.synchrony[range.clone()].to_vec(),
+            contact_hours: c.contact_hours[range.clone()].to_vec(),
+            formed_tick: c.formed_tick[range.clone()].to_vec(),
+            bond_age_ticks: c.bond_age_ticks[range].to_vec(),
+        }
+    }
+
     /// Writes `rows` as a run's network table, handed over in slices as a snapshot drains, and
     /// returns the file's row-group sizes and its `agent_a` and `strength` columns.
-    fn write_network(rows: &[NetworkRow]) -> (Vec<usize>, Vec<u64>, Vec<f32>) {
+    fn write_network(rows: &NetworkColumns) -> (Vec<usize>, Vec<u64>, Vec<f32>) {
         let reader =
             ParquetRecordBatchReaderBuilder::try_new(Bytes::from(network_file(rows, &[100_000]))).expect("parquet");
         let groups = reader.metadata().row_groups().iter().map(|g| g.num_rows() as usize).collect();
@@ -351,28 +378,32 @@ mod tests {
         i.wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(29)
     }
 
-    /// Row `i`; with a non-zero `noise`, most columns carry bits that do not compress.
-    fn row(i: u64, noise: u64) -> NetworkRow {
-        let level = |salt: u64| (noise.rotate_left(salt as u32) % 1_000_003) as f32 / 1_000_003.0;
-        NetworkRow {
-            tick: 1,
-            agent_a: i ^ noise,
-            agent_b: (i + 1) ^ noise.rotate_left(17),
-            kind: BondKind::Friend,
-            strength: level(0),
-            value: level(7),
-            synchrony: level(23),
-            contact_hours: level(41),
-            formed_tick: (noise >> 20) as i64,
-            bond_age_ticks: (noise.rotate_left(31) >> 20) as i64,
+    /// Rows `ids`; with non-zero noise (`noise(i)` for row `i`), most columns carry bits that do
+    /// not compress.
+    fn bonds(ids: std::ops::Range<u64>, noise: impl Fn(u64) -> u64) -> NetworkColumns {
+        let mut c = NetworkColumns::with_capacity(ids.clone().count());
+        for i in ids {
+            let noise = noise(i);
+            let level = |salt: u64| (noise.rotate_left(salt as u32) % 1_000_003) as f32 / 1_000_003.0;
+            c.tick.push(1);
+            c.agent_a.push(i ^ noise);
+            c.agent_b.push((i + 1) ^ noise.rotate_left(17));
+            c.kind.push(BondKind::Friend);
+            c.strength.push(level(0));
+            c.value.push(level(7));
+            c.synchrony.push(level(23));
+            c.contact_hours.push(level(41));
+            c.formed_tick.push((noise >> 20) as i64);
+            c.bond_age_ticks.push((noise.rotate_left(31) >> 20) as i64);
         }
+        c
     }
 
     #[test]
     fn the_file_is_the_same_however_the_rows_arrive() {
         // Rows that do not compress, so that row groups close at the byte limit: on the batch
         // that crosses it, so a batch boundary that moved would move a row group's end.
-        let rows: Vec<NetworkRow> = (0..24 * BATCH_ROWS as u64 + 777).map(|i| row(i, noise(i))).collect();
+        let rows = bonds(0..24 * BATCH_ROWS as u64 + 777, noise);
         let whole = network_file(&rows, &[rows.len()]);
         for pieces in [&[1][..], &[BATCH_ROWS - 1], &[BATCH_ROWS], &[BATCH_ROWS + 1, 5, 2 * BATCH_ROWS], &[333, 20_000]]
         {
@@ -382,7 +413,7 @@ mod tests {
 
     #[test]
     fn the_columns_named_for_it_are_dictionary_encoded_and_the_others_are_not() {
-        let rows: Vec<NetworkRow> = (0..BATCH_ROWS as u64).map(|i| row(i, i % 7)).collect();
+        let rows = bonds(0..BATCH_ROWS as u64, |i| i % 7);
         let reader =
             ParquetRecordBatchReaderBuilder::try_new(Bytes::from(network_file(&rows, &[BATCH_ROWS]))).expect("parquet");
         let schema = tables::network_schema();
@@ -398,23 +429,21 @@ mod tests {
 
     #[test]
     fn a_table_past_the_row_limit_is_split_into_full_row_groups_and_keeps_every_row_in_order() {
-        let rows: Vec<NetworkRow> = (0..ROW_GROUP_ROWS as u64 + 1_000).map(|i| row(i, 0)).collect();
+        let rows = bonds(0..ROW_GROUP_ROWS as u64 + 1_000, |_| 0);
         let (groups, ids, strengths) = write_network(&rows);
         assert_eq!(groups, vec![ROW_GROUP_ROWS, 1_000]);
-        assert_eq!(ids, rows.iter().map(|r| r.agent_a).collect::<Vec<_>>());
-        assert_eq!(strengths, rows.iter().map(|r| r.strength).collect::<Vec<_>>());
+        assert_eq!((ids, strengths), (rows.agent_a, rows.strength));
     }
 
     #[test]
     fn rows_that_encode_large_close_their_row_group_at_the_byte_limit_on_a_batch_boundary() {
         // Values that do not compress: about 60 encoded bytes a row, so 16 MiB come well
         // before 1,048,576 rows.
-        let rows: Vec<NetworkRow> = (0..ROW_GROUP_ROWS as u64).map(|i| row(i, noise(i))).collect();
+        let rows = bonds(0..ROW_GROUP_ROWS as u64, noise);
         let (groups, ids, strengths) = write_network(&rows);
         assert!(groups.len() >= 2, "split by bytes: {groups:?}");
         assert!(groups[..groups.len() - 1].iter().all(|&g| g < ROW_GROUP_ROWS && g % BATCH_ROWS == 0), "{groups:?}");
         assert_eq!(groups.iter().sum::<usize>(), rows.len());
-        assert_eq!(ids, rows.iter().map(|r| r.agent_a).collect::<Vec<_>>());
-        assert_eq!(strengths, rows.iter().map(|r| r.strength).collect::<Vec<_>>());
+        assert_eq!((ids, strengths), (rows.agent_a, rows.strength));
     }
 }
