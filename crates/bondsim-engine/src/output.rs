@@ -111,18 +111,34 @@ pub struct MetricsRow {
 }
 
 /// A snapshot table held by column: a vector per column of the dataset's table, every vector
-/// one entry per row. The writer hands each column to Arrow as it is (no copy for the numbers),
-/// where rows would be read back column by column; and a snapshot's rows are built in parallel
-/// pieces that are then joined ([`Self::joined`]).
+/// one entry per row, and the struct of one row, which `push` appends. The writer hands each
+/// column to Arrow as it is (no copy for the numbers), where rows would be read back column by
+/// column; and a snapshot's rows are built in parallel pieces that are then joined (`joined`).
 macro_rules! snapshot_columns {
-    ($(#[$meta:meta])* $name:ident { $($(#[$field_meta:meta])* $field:ident: $ty:ty,)* }) => {
+    ($(#[$meta:meta])* $name:ident of $row:ident { $($(#[$field_meta:meta])* $field:ident: $ty:ty,)* }) => {
         $(#[$meta])*
         #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
         pub struct $name {
             $($(#[$field_meta])* pub $field: Vec<$ty>,)*
         }
 
+        /// One row of the table.
+        #[derive(Debug, Clone, Copy, PartialEq)]
+        pub struct $row {
+            $($(#[$field_meta])* pub $field: $ty,)*
+        }
+
         impl $name {
+            /// Appends a row.
+            pub fn push(&mut self, row: $row) {
+                $(self.$field.push(row.$field);)*
+            }
+
+            /// A copy of the rows in `range`.
+            pub fn slice(&self, range: std::ops::Range<usize>) -> Self {
+                Self { $($field: self.$field[range.clone()].to_vec(),)* }
+            }
+
             /// Room for `rows` rows in every column.
             pub fn with_capacity(rows: usize) -> Self {
                 Self { $($field: Vec::with_capacity(rows),)* }
@@ -163,7 +179,7 @@ macro_rules! snapshot_columns {
 snapshot_columns! {
     /// The bonds at a snapshot tick, a row per bond: the edges of the social graph. Their levels
     /// are in the single precision the engine keeps them in (`BondState`), and written so.
-    NetworkColumns {
+    NetworkColumns of NetworkRow {
         tick: i64,
         agent_a: u64,
         agent_b: u64,
@@ -180,7 +196,7 @@ snapshot_columns! {
 
 snapshot_columns! {
     /// The agents' state at a snapshot tick, a row per agent.
-    AgentColumns {
+    AgentColumns of AgentRow {
         tick: i64,
         agent: u64,
         sex: Sex,

@@ -18,7 +18,8 @@ use crate::components::{Attachment, Care, Exposure, History, ParentId, Person, P
 use crate::exact_sum::ExactSum;
 use crate::graph::{Bond, Link, SocialGraph};
 use crate::output::{
-    AgentColumns, BirthRow, BondEventKind, BondEventRow, DeathRow, InterventionRow, MetricsRow, NetworkColumns,
+    AgentColumns, AgentRow, BirthRow, BondEventKind, BondEventRow, DeathRow, InterventionRow, MetricsRow,
+    NetworkColumns, NetworkRow,
 };
 use crate::prefetch::prefetch;
 use crate::rng::{Normal, Purpose, pair_key, standard_normal, stream};
@@ -1996,16 +1997,18 @@ fn network_columns(world: &World, clock: Clock, members: &[Member]) -> NetworkCo
                 }));
                 listed.sort_unstable_by_key(|&(b, _)| b);
                 for &(b, state) in &listed {
-                    c.tick.push(clock.tick);
-                    c.agent_a.push(m.id);
-                    c.agent_b.push(b);
-                    c.kind.push(state.kind);
-                    c.strength.push(state.strength);
-                    c.value.push(state.value);
-                    c.synchrony.push(state.synchrony);
-                    c.contact_hours.push(state.contact_hours);
-                    c.formed_tick.push(i64::from(state.formed_tick));
-                    c.bond_age_ticks.push(clock.tick - i64::from(state.formed_tick));
+                    c.push(NetworkRow {
+                        tick: clock.tick,
+                        agent_a: m.id,
+                        agent_b: b,
+                        kind: state.kind,
+                        strength: state.strength,
+                        value: state.value,
+                        synchrony: state.synchrony,
+                        contact_hours: state.contact_hours,
+                        formed_tick: i64::from(state.formed_tick),
+                        bond_age_ticks: clock.tick - i64::from(state.formed_tick),
+                    });
                 }
             }
             c
@@ -2051,46 +2054,48 @@ fn push_agent(
     bonds: BondCounts,
 ) {
     let (n, wm) = (&n.0, &wm.0);
-    c.tick.push(clock.tick);
-    c.agent.push(person.id);
-    c.sex.push(person.sex);
-    c.birth_tick.push(person.birth_tick);
-    c.age_years.push(clock.age_years(person.birth_tick));
-    c.generation.push(person.generation);
-    c.mother.push(person.mother.get());
-    c.father.push(person.father.get());
-    c.oxytocin.push(n.oxytocin);
-    c.receptor_density.push(n.receptor_density);
-    c.dopamine.push(n.dopamine);
-    c.cortisol.push(n.cortisol);
-    c.allostatic_load.push(n.allostatic_load);
-    c.gr_sensitivity.push(n.gr_sensitivity);
-    c.anxiety.push(wm.anxiety);
-    c.avoidance.push(wm.avoidance);
-    c.disorganisation.push(wm.disorganisation);
-    c.prototype_anxiety.push(wm.prototype_anxiety);
-    c.prototype_avoidance.push(wm.prototype_avoidance);
-    c.category.push(wm.category());
-    c.prototype_category.push(rules::categorise(
-        wm.prototype_anxiety,
-        wm.prototype_avoidance,
-        wm.prototype_disorganisation,
-    ));
-    c.loneliness.push(wb.loneliness);
-    c.health.push(wb.health);
-    c.caregiving_sensitivity.push(care.sensitivity);
-    c.early_care_quality.push(care.early_care_quality);
-    c.bonds.push(bonds.bonds);
-    c.close_bonds.push(bonds.close);
-    c.partner.push(bonds.partner);
-    c.bonds_formed.push(h.bonds_formed);
-    c.bonds_lost.push(h.bonds_lost);
-    c.bereavements.push(h.bereavements);
-    c.longest_bond_ticks.push(i64::from(h.longest_bond_ticks));
-    c.category_age1.push(h.category_age1);
-    c.category_age18.push(h.category_age18);
-    c.earned_security.push(h.earned_security);
-    c.children.push(h.children);
+    c.push(AgentRow {
+        tick: clock.tick,
+        agent: person.id,
+        sex: person.sex,
+        birth_tick: person.birth_tick,
+        age_years: clock.age_years(person.birth_tick),
+        generation: person.generation,
+        mother: person.mother.get(),
+        father: person.father.get(),
+        oxytocin: n.oxytocin,
+        receptor_density: n.receptor_density,
+        dopamine: n.dopamine,
+        cortisol: n.cortisol,
+        allostatic_load: n.allostatic_load,
+        gr_sensitivity: n.gr_sensitivity,
+        anxiety: wm.anxiety,
+        avoidance: wm.avoidance,
+        disorganisation: wm.disorganisation,
+        prototype_anxiety: wm.prototype_anxiety,
+        prototype_avoidance: wm.prototype_avoidance,
+        category: wm.category(),
+        prototype_category: rules::categorise(
+            wm.prototype_anxiety,
+            wm.prototype_avoidance,
+            wm.prototype_disorganisation,
+        ),
+        loneliness: wb.loneliness,
+        health: wb.health,
+        caregiving_sensitivity: care.sensitivity,
+        early_care_quality: care.early_care_quality,
+        bonds: bonds.bonds,
+        close_bonds: bonds.close,
+        partner: bonds.partner,
+        bonds_formed: h.bonds_formed,
+        bonds_lost: h.bonds_lost,
+        bereavements: h.bereavements,
+        longest_bond_ticks: i64::from(h.longest_bond_ticks),
+        category_age1: h.category_age1,
+        category_age18: h.category_age18,
+        earned_security: h.earned_security,
+        children: h.children,
+    });
 }
 
 #[cfg(test)]

@@ -310,7 +310,7 @@ impl DatasetWriter {
 mod tests {
     use arrow_array::cast::AsArray;
     use arrow_array::types::{Float32Type, UInt64Type};
-    use bondsim_engine::output::NetworkColumns;
+    use bondsim_engine::output::{NetworkColumns, NetworkRow};
     use bondsim_model::BondKind;
     use bytes::Bytes;
     use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
@@ -332,30 +332,13 @@ mod tests {
         let (mut start, mut piece) = (0, pieces.iter().cycle());
         while start < rows.len() {
             let end = (start + piece.next().expect("cycled")).min(rows.len());
-            writer.write(Output { network: rows_in(rows, start..end), ..Output::default() }).expect("write");
+            writer.write(Output { network: rows.slice(start..end), ..Output::default() }).expect("write");
             start = end;
         }
         let summaries = writer.finish().expect("finish");
         let (_, network) = summaries.iter().find(|(table, _)| table == "network").expect("network table");
         assert_eq!(network.rows, rows.len() as u64);
         fs::read(dir.path().join(&network.path)).expect("file")
-    }
-
-    /// Rows `range` of `rows`.
-    fn rows_in(rows: &NetworkColumns, range: std::ops::Range<usize>) -> NetworkColumns {
-        let c = rows;
-        NetworkColumns {
-            tick: c.tick[range.clone()].to_vec(),
-            agent_a: c.agent_a[range.clone()].to_vec(),
-            agent_b: c.agent_b[range.clone()].to_vec(),
-            kind: c.kind[range.clone()].to_vec(),
-            strength: c.strength[range.clone()].to_vec(),
-            value: c.value[range.clone()].to_vec(),
-            synchrony: c.synchrony[range.clone()].to_vec(),
-            contact_hours: c.contact_hours[range.clone()].to_vec(),
-            formed_tick: c.formed_tick[range.clone()].to_vec(),
-            bond_age_ticks: c.bond_age_ticks[range].to_vec(),
-        }
     }
 
     /// Writes `rows` as a run's network table, handed over in slices as a snapshot drains, and
@@ -385,16 +368,18 @@ mod tests {
         for i in ids {
             let noise = noise(i);
             let level = |salt: u64| (noise.rotate_left(salt as u32) % 1_000_003) as f32 / 1_000_003.0;
-            c.tick.push(1);
-            c.agent_a.push(i ^ noise);
-            c.agent_b.push((i + 1) ^ noise.rotate_left(17));
-            c.kind.push(BondKind::Friend);
-            c.strength.push(level(0));
-            c.value.push(level(7));
-            c.synchrony.push(level(23));
-            c.contact_hours.push(level(41));
-            c.formed_tick.push((noise >> 20) as i64);
-            c.bond_age_ticks.push((noise.rotate_left(31) >> 20) as i64);
+            c.push(NetworkRow {
+                tick: 1,
+                agent_a: i ^ noise,
+                agent_b: (i + 1) ^ noise.rotate_left(17),
+                kind: BondKind::Friend,
+                strength: level(0),
+                value: level(7),
+                synchrony: level(23),
+                contact_hours: level(41),
+                formed_tick: (noise >> 20) as i64,
+                bond_age_ticks: (noise.rotate_left(31) >> 20) as i64,
+            });
         }
         c
     }
