@@ -1,4 +1,5 @@
-//! Arrow schemas of the dataset's tables and the conversion of engine rows to record batches.
+//! Arrow schemas of the dataset's tables and the conversion of the engine's output to record
+//! batches: the events' and metrics' rows converted column by column, a snapshot's columns moved.
 //! docs/OUTPUT.md documents every column; `tests/` checks the two agree.
 
 use std::sync::Arc;
@@ -251,9 +252,9 @@ fn owned<T: ArrowPrimitiveType>(values: Vec<T::Native>) -> ArrayRef {
     Arc::new(PrimitiveArray::<T>::new(values.into(), None))
 }
 
-/// A batch's columns, each built from the rows on a task of its own, in the pool the writer runs
-/// in (the simulation's, `Simulation::drain_output`): the same arrays as building them one after
-/// the other, where one thread built a snapshot's batches while the other waited.
+/// A batch's columns built from rows (the events' and the metrics'), each on a task of its own,
+/// in the pool the writer runs in (the simulation's, `Simulation::drain_output`): the same arrays
+/// as building them one after the other.
 macro_rules! columns {
     ($($column:expr),* $(,)?) => {{
         let builds: Vec<Box<dyn Fn() -> ArrayRef + Sync + '_>> = vec![$(Box::new(|| $column)),*];
