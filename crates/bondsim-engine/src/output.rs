@@ -111,7 +111,7 @@ pub struct MetricsRow {
 }
 
 /// A snapshot table held by column: a vector per column of the dataset's table, every vector
-/// one entry per row, and the struct of one row, which `push` appends. The writer hands each
+/// one entry per row, and the struct of one row, which `push` appends (and `collect` gathers). The writer hands each
 /// column to Arrow as it is (no copy for the numbers), where rows would be read back column by
 /// column; and a snapshot's rows are built in parallel pieces that are then joined (`joined`).
 macro_rules! snapshot_columns {
@@ -132,11 +132,6 @@ macro_rules! snapshot_columns {
             /// Appends a row.
             pub fn push(&mut self, row: $row) {
                 $(self.$field.push(row.$field);)*
-            }
-
-            /// A copy of the rows in `range`.
-            pub fn slice(&self, range: std::ops::Range<usize>) -> Self {
-                Self { $($field: self.$field[range.clone()].to_vec(),)* }
             }
 
             /// Room for `rows` rows in every column.
@@ -171,6 +166,14 @@ macro_rules! snapshot_columns {
                     $(all.$field.extend_from_slice(&piece.$field);)*
                 }
                 all
+            }
+        }
+
+        impl FromIterator<$row> for $name {
+            fn from_iter<I: IntoIterator<Item = $row>>(rows: I) -> Self {
+                let mut columns = Self::default();
+                rows.into_iter().for_each(|row| columns.push(row));
+                columns
             }
         }
     };

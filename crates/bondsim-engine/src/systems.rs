@@ -1976,7 +1976,7 @@ const SNAPSHOT_RUN: usize = 512;
 /// The snapshot's rows for a slice of the roster (in id order): their agents' columns, and the
 /// bonds whose smaller id is one of theirs, sorted by the pair's ids. Slice after slice, in roster
 /// order, they make the whole snapshot in order. The two tables are built side by side (walking
-/// each agent's bonds once for both was slower: the two walks overlap their waits for memory).
+/// each agent's bonds once for both was no faster, docs/PERFORMANCE.md).
 pub(crate) fn snapshot_slice(world: &World, clock: Clock, members: &[Member]) -> (AgentColumns, NetworkColumns) {
     rayon::join(|| agent_columns(world, clock, members), || network_columns(world, clock, members))
 }
@@ -2028,74 +2028,57 @@ fn agent_columns(world: &World, clock: Clock, members: &[Member]) -> AgentColumn
         .map(|run| {
             let mut c = AgentColumns::with_capacity(run.len());
             for m in run {
-                let components = agents.get(m.entity).expect("a living member has all its components");
-                let (bonds, close, partner) = bond_summary(graph, m.node);
-                let partner = partner.map(|e| graph.id(graph.other_end(e, m.node)));
-                push_agent(&mut c, clock, components, BondCounts { bonds, close, partner });
+                let (person, n, wm, wb, care, h) =
+                    agents.get(m.entity).expect("a living member has all its components");
+                let (n, wm) = (&n.0, &wm.0);
+                let (bonds, close_bonds, partner) = bond_summary(graph, m.node);
+                c.push(AgentRow {
+                    tick: clock.tick,
+                    agent: person.id,
+                    sex: person.sex,
+                    birth_tick: person.birth_tick,
+                    age_years: clock.age_years(person.birth_tick),
+                    generation: person.generation,
+                    mother: person.mother.get(),
+                    father: person.father.get(),
+                    oxytocin: n.oxytocin,
+                    receptor_density: n.receptor_density,
+                    dopamine: n.dopamine,
+                    cortisol: n.cortisol,
+                    allostatic_load: n.allostatic_load,
+                    gr_sensitivity: n.gr_sensitivity,
+                    anxiety: wm.anxiety,
+                    avoidance: wm.avoidance,
+                    disorganisation: wm.disorganisation,
+                    prototype_anxiety: wm.prototype_anxiety,
+                    prototype_avoidance: wm.prototype_avoidance,
+                    category: wm.category(),
+                    prototype_category: rules::categorise(
+                        wm.prototype_anxiety,
+                        wm.prototype_avoidance,
+                        wm.prototype_disorganisation,
+                    ),
+                    loneliness: wb.loneliness,
+                    health: wb.health,
+                    caregiving_sensitivity: care.sensitivity,
+                    early_care_quality: care.early_care_quality,
+                    bonds,
+                    close_bonds,
+                    partner: partner.map(|e| graph.id(graph.other_end(e, m.node))),
+                    bonds_formed: h.bonds_formed,
+                    bonds_lost: h.bonds_lost,
+                    bereavements: h.bereavements,
+                    longest_bond_ticks: i64::from(h.longest_bond_ticks),
+                    category_age1: h.category_age1,
+                    category_age18: h.category_age18,
+                    earned_security: h.earned_security,
+                    children: h.children,
+                });
             }
             c
         })
         .collect();
     AgentColumns::joined(pieces)
-}
-
-/// What an agent's snapshot row says of its bonds ([`bond_summary`], with the partner's id).
-struct BondCounts {
-    bonds: u32,
-    close: u32,
-    partner: Option<u64>,
-}
-
-/// Appends an agent's snapshot row.
-fn push_agent(
-    c: &mut AgentColumns,
-    clock: Clock,
-    (person, n, wm, wb, care, h): (&Person, &Physiology, &Attachment, &Wellbeing, &Care, &History),
-    bonds: BondCounts,
-) {
-    let (n, wm) = (&n.0, &wm.0);
-    c.push(AgentRow {
-        tick: clock.tick,
-        agent: person.id,
-        sex: person.sex,
-        birth_tick: person.birth_tick,
-        age_years: clock.age_years(person.birth_tick),
-        generation: person.generation,
-        mother: person.mother.get(),
-        father: person.father.get(),
-        oxytocin: n.oxytocin,
-        receptor_density: n.receptor_density,
-        dopamine: n.dopamine,
-        cortisol: n.cortisol,
-        allostatic_load: n.allostatic_load,
-        gr_sensitivity: n.gr_sensitivity,
-        anxiety: wm.anxiety,
-        avoidance: wm.avoidance,
-        disorganisation: wm.disorganisation,
-        prototype_anxiety: wm.prototype_anxiety,
-        prototype_avoidance: wm.prototype_avoidance,
-        category: wm.category(),
-        prototype_category: rules::categorise(
-            wm.prototype_anxiety,
-            wm.prototype_avoidance,
-            wm.prototype_disorganisation,
-        ),
-        loneliness: wb.loneliness,
-        health: wb.health,
-        caregiving_sensitivity: care.sensitivity,
-        early_care_quality: care.early_care_quality,
-        bonds: bonds.bonds,
-        close_bonds: bonds.close,
-        partner: bonds.partner,
-        bonds_formed: h.bonds_formed,
-        bonds_lost: h.bonds_lost,
-        bereavements: h.bereavements,
-        longest_bond_ticks: i64::from(h.longest_bond_ticks),
-        category_age1: h.category_age1,
-        category_age18: h.category_age18,
-        earned_security: h.earned_security,
-        children: h.children,
-    });
 }
 
 #[cfg(test)]

@@ -310,7 +310,7 @@ impl DatasetWriter {
 mod tests {
     use arrow_array::cast::AsArray;
     use arrow_array::types::{Float32Type, UInt64Type};
-    use bondsim_engine::output::{NetworkColumns, NetworkRow};
+    use bondsim_engine::output::NetworkRow;
     use bondsim_model::BondKind;
     use bytes::Bytes;
     use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
@@ -319,7 +319,7 @@ mod tests {
 
     /// Writes `rows` as a run's network table, handed over in pieces of the given sizes (in turn,
     /// over and over) as a snapshot drains, and returns the file's bytes.
-    fn network_file(rows: &NetworkColumns, pieces: &[usize]) -> Vec<u8> {
+    fn network_file(rows: &[NetworkRow], pieces: &[usize]) -> Vec<u8> {
         let dir = tempfile::tempdir().expect("temp dir");
         let meta = RunMeta {
             run_id: "t".into(),
@@ -332,7 +332,9 @@ mod tests {
         let (mut start, mut piece) = (0, pieces.iter().cycle());
         while start < rows.len() {
             let end = (start + piece.next().expect("cycled")).min(rows.len());
-            writer.write(Output { network: rows.slice(start..end), ..Output::default() }).expect("write");
+            writer
+                .write(Output { network: rows[start..end].iter().copied().collect(), ..Output::default() })
+                .expect("write");
             start = end;
         }
         let summaries = writer.finish().expect("finish");
@@ -343,7 +345,7 @@ mod tests {
 
     /// Writes `rows` as a run's network table, handed over in slices as a snapshot drains, and
     /// returns the file's row-group sizes and its `agent_a` and `strength` columns.
-    fn write_network(rows: &NetworkColumns) -> (Vec<usize>, Vec<u64>, Vec<f32>) {
+    fn write_network(rows: &[NetworkRow]) -> (Vec<usize>, Vec<u64>, Vec<f32>) {
         let reader =
             ParquetRecordBatchReaderBuilder::try_new(Bytes::from(network_file(rows, &[100_000]))).expect("parquet");
         let groups = reader.metadata().row_groups().iter().map(|g| g.num_rows() as usize).collect();
@@ -361,34 +363,28 @@ mod tests {
         i.wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(29)
     }
 
-    /// Rows `ids`; with non-zero noise (`noise(i)` for row `i`), most columns carry bits that do
-    /// not compress.
-    fn bonds(ids: std::ops::Range<u64>, noise: impl Fn(u64) -> u64) -> NetworkColumns {
-        let mut c = NetworkColumns::with_capacity(ids.clone().count());
-        for i in ids {
-            let noise = noise(i);
-            let level = |salt: u64| (noise.rotate_left(salt as u32) % 1_000_003) as f32 / 1_000_003.0;
-            c.push(NetworkRow {
-                tick: 1,
-                agent_a: i ^ noise,
-                agent_b: (i + 1) ^ noise.rotate_left(17),
-                kind: BondKind::Friend,
-                strength: level(0),
-                value: level(7),
-                synchrony: level(23),
-                contact_hours: level(41),
-                formed_tick: (noise >> 20) as i64,
-                bond_age_ticks: (noise.rotate_left(31) >> 20) as i64,
-            });
+    /// Row `i`; with a non-zero `noise`, most columns carry bits that do not compress.
+    fn row(i: u64, noise: u64) -> NetworkRow {
+        let level = |salt: u64| (noise.rotate_left(salt as u32) % 1_000_003) as f32 / 1_000_003.0;
+        NetworkRow {
+            tick: 1,
+            agent_a: i ^ noise,
+            agent_b: (i + 1) ^ noise.rotate_left(17),
+            kind: BondKind::Friend,
+            strength: level(0),
+            value: level(7),
+            synchrony: level(23),
+            contact_hours: level(41),
+            formed_tick: (noise >> 20) as i64,
+            bond_age_ticks: (noise.rotate_left(31) >> 20) as i64,
         }
-        c
     }
 
     #[test]
     fn the_file_is_the_same_however_the_rows_arrive() {
         // Rows that do not compress, so that row groups close at the byte limit: on the batch
         // that crosses it, so a batch boundary that moved would move a row group's end.
-        let rows = bonds(0..24 * BATCH_ROWS as u64 + 777, noise);
+        let rows: Vec<NetworkRow> = (0..24 * BATCH_ROWS as u64 + 777).map(|i| row(i, noise(i))).collect();
         let whole = network_file(&rows, &[rows.len()]);
         for pieces in [&[1][..], &[BATCH_ROWS - 1], &[BATCH_ROWS], &[BATCH_ROWS + 1, 5, 2 * BATCH_ROWS], &[333, 20_000]]
         {
@@ -398,7 +394,7 @@ mod tests {
 
     #[test]
     fn the_columns_named_for_it_are_dictionary_encoded_and_the_others_are_not() {
-        let rows = bonds(0..BATCH_ROWS as u64, |i| i % 7);
+        let rows: Vec<NetworkRow> = (0..BATCH_ROWS as u64).map(|i| row(i, i % 7)).collect();
         let reader =
             ParquetRecordBatchReaderBuilder::try_new(Bytes::from(network_file(&rows, &[BATCH_ROWS]))).expect("parquet");
         let schema = tables::network_schema();
@@ -414,21 +410,23 @@ mod tests {
 
     #[test]
     fn a_table_past_the_row_limit_is_split_into_full_row_groups_and_keeps_every_row_in_order() {
-        let rows = bonds(0..ROW_GROUP_ROWS as u64 + 1_000, |_| 0);
+        let rows: Vec<NetworkRow> = (0..ROW_GROUP_ROWS as u64 + 1_000).map(|i| row(i, 0)).collect();
         let (groups, ids, strengths) = write_network(&rows);
         assert_eq!(groups, vec![ROW_GROUP_ROWS, 1_000]);
-        assert_eq!((ids, strengths), (rows.agent_a, rows.strength));
+        assert_eq!(ids, rows.iter().map(|r| r.agent_a).collect::<Vec<_>>());
+        assert_eq!(strengths, rows.iter().map(|r| r.strength).collect::<Vec<_>>());
     }
 
     #[test]
     fn rows_that_encode_large_close_their_row_group_at_the_byte_limit_on_a_batch_boundary() {
         // Values that do not compress: about 60 encoded bytes a row, so 16 MiB come well
         // before 1,048,576 rows.
-        let rows = bonds(0..ROW_GROUP_ROWS as u64, noise);
+        let rows: Vec<NetworkRow> = (0..ROW_GROUP_ROWS as u64).map(|i| row(i, noise(i))).collect();
         let (groups, ids, strengths) = write_network(&rows);
         assert!(groups.len() >= 2, "split by bytes: {groups:?}");
         assert!(groups[..groups.len() - 1].iter().all(|&g| g < ROW_GROUP_ROWS && g % BATCH_ROWS == 0), "{groups:?}");
         assert_eq!(groups.iter().sum::<usize>(), rows.len());
-        assert_eq!((ids, strengths), (rows.agent_a, rows.strength));
+        assert_eq!(ids, rows.iter().map(|r| r.agent_a).collect::<Vec<_>>());
+        assert_eq!(strengths, rows.iter().map(|r| r.strength).collect::<Vec<_>>());
     }
 }
