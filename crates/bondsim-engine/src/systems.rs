@@ -1993,7 +1993,10 @@ fn network_columns(world: &World, clock: Clock, members: &[Member]) -> NetworkCo
                 listed.clear();
                 listed.extend(graph.bonds_of(m.node).iter().filter_map(|&e| {
                     let (a, b) = graph.ends(e);
-                    (a == m.node).then(|| graph.bonds[e.index()].map(|bond| (graph.id(b), bond.state)))?
+                    if a != m.node {
+                        return None;
+                    }
+                    Some((graph.id(b), graph.bonds[e.index()]?.state))
                 }));
                 listed.sort_unstable_by_key(|&(b, _)| b);
                 for &(b, state) in &listed {

@@ -15,6 +15,7 @@ use arrow_schema::SchemaRef;
 use arrow_select::concat::concat_batches;
 use arrow_select::take::take_record_batch;
 use bondsim_engine::Output;
+use bondsim_engine::output::{BirthRow, BondEventRow, DeathRow, InterventionRow, MetricsRow};
 use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_writer::{ArrowColumnChunk, ArrowColumnWriter, ArrowRowGroupWriterFactory, compute_leaves};
 use parquet::basic::{Compression, ZstdLevel};
@@ -163,12 +164,21 @@ impl TableWriter {
     }
 }
 
+/// The events and metrics not yet converted to Arrow, fewer than a batch per table (a
+/// snapshot's agents and bonds arrive as columns and never wait as rows).
+#[derive(Default)]
+struct WaitingRows {
+    bond_events: Vec<BondEventRow>,
+    births: Vec<BirthRow>,
+    deaths: Vec<DeathRow>,
+    metrics: Vec<MetricsRow>,
+    interventions: Vec<InterventionRow>,
+}
+
 /// Streams a run's rows into its Parquet files.
 pub struct DatasetWriter {
     tables: Vec<TableWriter>,
-    /// The events and metrics not yet converted to Arrow, fewer than a batch per table (the
-    /// snapshot tables' are always empty).
-    waiting: Output,
+    waiting: WaitingRows,
 }
 
 impl std::fmt::Debug for DatasetWriter {
@@ -243,7 +253,7 @@ impl DatasetWriter {
                 rows: 0,
             });
         }
-        Ok(Self { tables, waiting: Output::default() })
+        Ok(Self { tables, waiting: WaitingRows::default() })
     }
 
     /// Takes a drain of the engine's rows; writes a batch whenever a table has enough.
