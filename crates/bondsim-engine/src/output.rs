@@ -111,9 +111,10 @@ pub struct MetricsRow {
 }
 
 /// A snapshot table held by column: a vector per column of the dataset's table, every vector
-/// one entry per row, and the struct of one row, which `push` appends (and `collect` gathers). The writer hands each
-/// column to Arrow as it is (no copy for the numbers), where rows would be read back column by
-/// column; and a snapshot's rows are built in parallel pieces that are then joined (`joined`).
+/// one entry per row, and the struct of one row, which `push` appends (and `collect` gathers).
+/// The writer hands each column to Arrow as it is (no copy for the numbers), where rows would be
+/// read back column by column; and a snapshot's rows are built in parallel pieces that are then
+/// joined (`joined`).
 macro_rules! snapshot_columns {
     ($(#[$meta:meta])* $name:ident of $row:ident { $($(#[$field_meta:meta])* $field:ident: $ty:ty,)* }) => {
         $(#[$meta])*

@@ -271,11 +271,7 @@ impl DatasetWriter {
             last: bool,
             to_batch: fn(&[T]) -> RecordBatch,
         ) -> Option<RecordBatch> {
-            if waiting.is_empty() {
-                std::mem::swap(waiting, &mut incoming);
-            } else {
-                waiting.append(&mut incoming);
-            }
+            waiting.append(&mut incoming);
             let full = waiting.len() >= BATCH_ROWS || (last && !waiting.is_empty());
             full.then(|| to_batch(&std::mem::take(waiting)))
         }
